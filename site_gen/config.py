@@ -1,0 +1,102 @@
+"""The site configuration (`site.yaml`) as a typed, documented schema.
+
+Like MkDocs' config defaults: each field has a docstring-like description, all
+errors are reported at once, unknown keys are rejected with a "did you mean".
+No executable config and no module globals: a `SiteConfig` is passed down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
+from site_gen.schema import MappingReader
+from site_gen.yamlfile import load_yaml
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Settings for one site; every field has a default except where noted."""
+
+    root: Path
+    """Project folder: the folder holding site.yaml. Paths below are relative to it."""
+    config_path: str = "site.yaml"
+    """The config file as shown in messages."""
+    title: str = "Annotated articles"
+    """Site name, shown in the header and in page titles."""
+    description: str = ""
+    """One sentence about the site, shown on the index and in meta description."""
+    language: str = "en"
+    """BCP 47 language tag for `<html lang>`."""
+    author: str = ""
+    """Default author name (used by feeds)."""
+    base_url: str = ""
+    """Absolute URL the site is published at (optional); pages link relatively either way."""
+    theme: str = "default"
+    """A theme folder name under `themes/`, or a path to a theme folder."""
+    content_dir: str = "content"
+    """Where articles/ and topics/ live."""
+    output_dir: str = "output"
+    """Where `site-gen build` writes the site."""
+    allow_html: bool = False
+    """Let raw HTML in Markdown through (only for trusted authors)."""
+
+    @property
+    def content_path(self) -> Path:
+        return self.root / self.content_dir
+
+    @property
+    def output_path(self) -> Path:
+        return self.root / self.output_dir
+
+    def theme_paths(self) -> list[Path]:
+        """Template search path: the chosen theme first, then the bundled default theme."""
+        chosen = Path(self.theme) if "/" in self.theme else self.root / "themes" / self.theme
+        bundled = bundled_theme_path()
+        paths = [chosen if chosen.is_absolute() else self.root / chosen]
+        if paths[0].resolve() != bundled.resolve():
+            paths.append(bundled)
+        return paths
+
+
+_STRING_FIELDS = ("title", "description", "language", "author", "base_url", "theme", "content_dir", "output_dir")
+
+
+def bundled_theme_path() -> Path:
+    """The default theme shipped with site-gen (`themes/default` in the project)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "themes" / "default", here.parent / "themes" / "default"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "themes" / "default"
+
+
+def load_config(config_file: Path) -> SiteConfig:
+    """Read and check `site.yaml`; raise DiagnosticError listing every problem."""
+    root = config_file.resolve().parent
+    shown = display_path(config_file, Path.cwd())
+    if not config_file.is_file():
+        raise DiagnosticError([error(SourceLocation(shown), f"config file not found: {shown}",
+                                     "run site-gen in the project folder, or pass --config PATH")])
+    text = config_file.read_text(encoding="utf-8-sig")
+    doc = load_yaml(text, shown)
+    value = doc.value if doc.value is not None else {}
+    if not isinstance(value, dict):
+        raise DiagnosticError([error(doc.where(), "site.yaml must be a mapping of settings (key: value lines)")])
+    diagnostics: list[Diagnostic] = []
+    reader = MappingReader(doc, (), value, diagnostics)
+    allowed = [f.name for f in fields(SiteConfig) if f.name not in ("root", "config_path")]
+    reader.reject_unknown(allowed, "site.yaml")
+    defaults = SiteConfig(root=root)
+    settings = {name: reader.string(name, getattr(defaults, name)) for name in _STRING_FIELDS}
+    settings["allow_html"] = reader.boolean("allow_html", defaults.allow_html)
+    if settings["base_url"] and not settings["base_url"].startswith(("http://", "https://")):
+        reader.fail("base_url", "base_url must be an absolute http(s) URL", "e.g. base_url: https://example.org/notes/")
+    if diagnostics:
+        raise DiagnosticError(diagnostics)
+    config = SiteConfig(root=root, config_path=shown, **settings)
+    if not config.theme_paths()[0].is_dir():
+        raise DiagnosticError([error(doc.where("theme"), f"theme '{config.theme}' not found",
+                                     f"expected a folder {display_path(config.theme_paths()[0], root)}")])
+    return config

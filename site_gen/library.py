@@ -1,0 +1,290 @@
+"""Resolve stage: a loaded `Library` -> a `ResolvedSite` with every cross-reference checked.
+
+Runs after every file is parsed (Zola's `Site::load` then `build`), so one pass
+finds every broken thing: quotes that do not anchor, unknown topics, `[[links]]`
+and relative links to missing pages or `#fragments`, missing images. It also
+computes what the pages show of one another: topic backlinks ("Annotated in"),
+tag lists, and which pages each page links to (its dependencies).
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from site_gen.annotations import Anchor, ReaderText, annotations_plugin
+from site_gen.config import SiteConfig
+from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error, warning
+from site_gen.frontmatter import slugify
+from site_gen.markdown import make_parser, split_target, walk
+from site_gen.model import Annotation, Article, Document, Library, Topic
+from site_gen.urls import article_path, tag_slug, topic_path
+
+PageKey = tuple[str, str]
+"""("article" | "topic", slug): names a page independently of where it is written."""
+
+
+@dataclass
+class ParsedBody:
+    """A page body as markdown-it tokens, with its anchored annotations and heading ids."""
+
+    tokens: list[Token]
+    anchors: list[Anchor] = field(default_factory=list)
+    reader: ReaderText | None = None
+    heading_ids: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One place that cites a topic: an article's annotation, anchored at `anchor`."""
+
+    article: Article
+    anchor: Anchor
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A file from content/ that pages use (an image), copied to `output_path`."""
+
+    source: Path
+    output_path: str
+
+
+@dataclass
+class ResolvedSite:
+    """Everything render needs, checked: pages, parsed bodies and notes, backlinks, tags, links."""
+
+    config: SiteConfig
+    articles: tuple[Article, ...]
+    topics: tuple[Topic, ...]
+    bodies: dict[PageKey, ParsedBody]
+    notes: dict[tuple[str, str], list[Token]]
+    citations: dict[str, tuple[Citation, ...]]
+    tags: dict[str, tuple[Article, ...]]
+    tag_names: dict[str, str]
+    links_from: dict[PageKey, frozenset[PageKey]]
+    assets: dict[str, Asset]
+    warnings: list[Diagnostic]
+
+    def document(self, key: PageKey) -> Document:
+        """The article or topic a key names."""
+        return self._index()[key]
+
+    def _index(self) -> dict[PageKey, Document]:
+        index: dict[PageKey, Document] = {("article", a.slug): a for a in self.articles}
+        index.update({("topic", t.slug): t for t in self.topics})
+        return index
+
+
+def page_path(key: PageKey) -> str:
+    """The output path of an article or topic page."""
+    return article_path(key[1]) if key[0] == "article" else topic_path(key[1])
+
+
+def resolve_library(config: SiteConfig, library: Library, include_drafts: bool = False) -> ResolvedSite:
+    """Anchor, link and cross-reference everything; raise DiagnosticError listing all errors."""
+    articles = tuple(a for a in library.articles if include_drafts or not a.draft)
+    resolver = _Resolver(config, articles, library.topics, {a.slug for a in library.articles if a.draft and not include_drafts})
+    site = resolver.run()
+    if resolver.errors:
+        raise DiagnosticError(resolver.errors + resolver.warnings)
+    return site
+
+
+class _Resolver:
+    """The state of one resolve pass; lives only inside `resolve_library`."""
+
+    def __init__(self, config: SiteConfig, articles: tuple[Article, ...], topics: tuple[Topic, ...], drafts: set[str]):
+        self.config = config
+        self.articles = articles
+        self.topics = topics
+        self.drafts = drafts
+        self.md = make_parser(config.allow_html).use(annotations_plugin)
+        self.note_md = make_parser(config.allow_html)
+        self.docs: dict[PageKey, Document] = {("article", a.slug): a for a in articles}
+        self.docs.update({("topic", t.slug): t for t in topics})
+        self.by_path = {doc.path: key for key, doc in self.docs.items()}
+        self.by_alias = {slugify(alias): ("topic", t.slug) for t in topics for alias in t.aliases}
+        self.errors: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []
+        self.links: dict[PageKey, set[PageKey]] = defaultdict(set)
+        self.fragments: list[tuple[PageKey, str, SourceLocation]] = []
+        self.assets: dict[str, Asset] = {}
+
+    def run(self) -> ResolvedSite:
+        bodies = {key: self._parse_body(key, doc) for key, doc in self.docs.items()}
+        notes = {(a.slug, ann.id): self._parse_note(a, ann) for a in self.articles for ann in a.annotations}
+        self._check_fragments(bodies)
+        citations = self._citations(bodies)
+        tags, tag_names = self._tags()
+        self._warn_unused_topics(citations)
+        self._warn_empty_summaries()
+        return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
+                            {k: frozenset(v) for k, v in self.links.items()}, self.assets, self.warnings)
+
+    # -- bodies and notes ------------------------------------------------------------------
+
+    def _parse_body(self, key: PageKey, doc: Document) -> ParsedBody:
+        annotations = list(doc.annotations) if isinstance(doc, Article) else []
+        env: dict = {"annotations": annotations}
+        tokens = self.md.parse(doc.body, env)
+        for problem in env.get("anchor_problems", []):
+            self.errors.append(error(problem.annotation.location,
+                                     f"annotation '{problem.annotation.id}': {problem.message}", problem.hint))
+        if isinstance(doc, Article):
+            self._check_annotation_topics(doc)
+            self._check_image(doc)
+        self._check_links(key, doc, tokens, lambda token_line: SourceLocation(doc.path, doc.body_line + token_line, 1))
+        heading_ids = frozenset(str(t.attrGet("id")) for t in tokens if t.type == "heading_open" and t.attrGet("id"))
+        return ParsedBody(tokens, env.get("anchors", []), env.get("reader_text"), heading_ids)
+
+    def _parse_note(self, article: Article, annotation: Annotation) -> list[Token]:
+        tokens = self.note_md.parse(annotation.note, {})
+        self._check_links(("article", article.slug), article, tokens, lambda _line: annotation.location)
+        return tokens
+
+    def _check_annotation_topics(self, article: Article) -> None:
+        topic_slugs = [t.slug for t in self.topics]
+        for annotation in article.annotations:
+            if annotation.topic and ("topic", annotation.topic) not in self.docs:
+                close = difflib.get_close_matches(annotation.topic, topic_slugs, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "create content/topics/" + annotation.topic + ".md"
+                self.errors.append(error(annotation.topic_location or annotation.location,
+                                         f"annotation '{annotation.id}': unknown topic '{annotation.topic}'", hint))
+
+    def _check_image(self, article: Article) -> None:
+        if article.image and article.image.src:
+            self._asset(article, article.image.src, article.location)
+
+    # -- links -----------------------------------------------------------------------------
+
+    def _check_links(self, key: PageKey, doc: Document, tokens: list[Token], where_line) -> None:
+        line = 0
+        for token in walk(tokens):
+            if token.map:
+                line = token.map[0]
+            if token.type == "wikilink":
+                self._resolve_wikilink(key, token, where_line(line))
+            elif token.type == "link_open":
+                self._resolve_href(key, doc, token, where_line(line))
+            elif token.type == "image":
+                src = str(token.attrGet("src") or "")
+                if _is_internal(src):
+                    token.meta["asset"] = self._asset(doc, unquote(urlsplit(src).path), where_line(line))
+
+    def _resolve_wikilink(self, key: PageKey, token: Token, where: SourceLocation) -> None:
+        slug, fragment = split_target(token.meta["target"])
+        target = self._lookup_slug(slug)
+        if target is None:
+            self.errors.append(error(where, f"link [[{token.meta['target']}]] leads to no page", self._slug_hint(slug)))
+            return
+        if token.meta["label"] == token.meta["target"]:
+            token.meta["label"] = self.docs[target].title
+        self._link(key, token, target, fragment, where)
+
+    def _resolve_href(self, key: PageKey, doc: Document, token: Token, where: SourceLocation) -> None:
+        href = str(token.attrGet("href") or "")
+        if href.startswith("/") and not href.startswith("//"):
+            self.errors.append(error(where, f"link '{href}' starts with '/': it breaks when the site is served under a sub-path",
+                                     "link to the page's .md file relative to this file, or use [[slug]]"))
+            return
+        if not _is_internal(href):
+            return
+        parts = urlsplit(href)
+        if not parts.path:
+            self._link(key, token, key, unquote(parts.fragment), where)
+            return
+        target_file = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), unquote(parts.path)))
+        target = self.by_path.get(target_file)
+        if target is None:
+            hint = "link to the page's .md file, relative to this file, e.g. ../topics/nato.md, or use [[slug]]"
+            self.errors.append(error(where, f"link '{href}' leads to no page ({target_file} is not an article or topic)", hint))
+            return
+        self._link(key, token, target, unquote(parts.fragment), where)
+
+    def _link(self, key: PageKey, token: Token, target: PageKey, fragment: str, where: SourceLocation) -> None:
+        token.meta["target"] = target
+        token.meta["fragment"] = fragment
+        if target != key:
+            self.links[key].add(target)
+        if fragment:
+            self.fragments.append((target, fragment, where))
+
+    def _lookup_slug(self, slug: str) -> PageKey | None:
+        for key in (("topic", slug), ("article", slug)):
+            if key in self.docs:
+                return key
+        return self.by_alias.get(slugify(slug))
+
+    def _slug_hint(self, slug: str) -> str:
+        if slug in self.drafts:
+            return f"'{slug}' is a draft; build with --drafts to include it"
+        close = difflib.get_close_matches(slug, [k[1] for k in self.docs], n=1)
+        return f"did you mean [[{close[0]}]]?" if close else "create the topic file content/topics/" + slug + ".md"
+
+    def _check_fragments(self, bodies: dict[PageKey, ParsedBody]) -> None:
+        for target, fragment, where in self.fragments:
+            body = bodies[target]
+            targets = set(body.heading_ids) | {f"ann-{a.annotation.id}" for a in body.anchors}
+            if fragment not in targets:
+                known = ", ".join(sorted(targets)) or "none"
+                self.errors.append(error(where, f"'#{fragment}' is not a heading or annotation of {page_path(target)}",
+                                         f"ids on that page: {known}"))
+
+    def _asset(self, doc: Document, ref: str, where: SourceLocation) -> str:
+        content = self.config.content_path
+        file = (self.config.root / posixpath.dirname(doc.path) / ref).resolve()
+        try:
+            output_path = file.relative_to(content.resolve()).as_posix()
+        except ValueError:
+            self.errors.append(error(where, f"image '{ref}' is outside the content folder", "put images under content/"))
+            return ref
+        if not file.is_file():
+            self.errors.append(error(where, f"image '{ref}' not found", f"expected a file {output_path} in content/"))
+            return ref
+        self.assets[output_path] = Asset(file, output_path)
+        return output_path
+
+    # -- what pages show of one another ----------------------------------------------------
+
+    def _citations(self, bodies: dict[PageKey, ParsedBody]) -> dict[str, tuple[Citation, ...]]:
+        found: dict[str, list[Citation]] = defaultdict(list)
+        for article in self.articles:
+            for anchor in bodies[("article", article.slug)].anchors:
+                if anchor.annotation.topic:
+                    found[anchor.annotation.topic].append(Citation(article, anchor))
+        return {slug: tuple(items) for slug, items in found.items()}
+
+    def _tags(self) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]]:
+        tags: dict[str, list[Article]] = defaultdict(list)
+        names: dict[str, str] = {}
+        for article in self.articles:
+            for tag in article.tags:
+                tags[tag_slug(tag)].append(article)
+                names.setdefault(tag_slug(tag), tag)
+        return {slug: tuple(items) for slug, items in sorted(tags.items())}, names
+
+    def _warn_unused_topics(self, citations: dict[str, tuple[Citation, ...]]) -> None:
+        linked = {target for targets in self.links.values() for target in targets}
+        for topic in self.topics:
+            if topic.slug not in citations and ("topic", topic.slug) not in linked:
+                self.warnings.append(warning(topic.location, f"topic '{topic.slug}' is not cited or linked by any page"))
+
+    def _warn_empty_summaries(self) -> None:
+        for doc in (*self.articles, *self.topics):
+            if not doc.summary.strip():
+                self.warnings.append(warning(doc.location, f"'{doc.slug}' has no summary",
+                                             "add summary: one sentence shown on the index and in link previews"))
+
+
+def _is_internal(url: str) -> bool:
+    """Relative URLs and bare fragments are ours to check; anything with a scheme or host is not."""
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and not url.startswith("/")

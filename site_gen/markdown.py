@@ -1,0 +1,98 @@
+"""The Markdown dialect: CommonMark + tables + strikethrough + heading ids + `[[wiki links]]`.
+
+One parser factory, so every page kind (article bodies, topic bodies, notes)
+is read by the same rules. Wiki links become `wikilink` tokens whose target is
+resolved at render time through `env["link_url"]`, never by rewriting HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from markdown_it.common.utils import escapeHtml
+from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.anchors import anchors_plugin
+
+from site_gen.frontmatter import slugify
+
+WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
+LinkUrl = Callable[[Token], "str | None"]
+"""Given a resolved link token (`meta["target"]`, `meta["fragment"]`), its URL from the current page."""
+
+
+def make_parser(allow_html: bool = False) -> MarkdownIt:
+    """A fresh parser for page bodies: raw HTML off unless the site allows it (#8)."""
+    md = MarkdownIt("commonmark", {"html": allow_html, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=slugify)
+    md.use(wikilink_plugin)
+    md.validateLink = _safe_link  # type: ignore[method-assign]
+    return md
+
+
+def _safe_link(url: str) -> bool:
+    """Refuse javascript:, vbscript:, file: and data: URLs in Markdown links and images."""
+    lowered = re.sub(r"[\x00-\x20]", "", url).lower()
+    return not lowered.startswith(("javascript:", "vbscript:", "file:", "data:"))
+
+
+def wikilink_plugin(md: MarkdownIt) -> None:
+    """Add the `[[slug]]` / `[[slug|label]]` inline syntax as `wikilink` tokens."""
+    md.inline.ruler.before("link", "wikilink", _wikilink_rule)
+    md.add_render_rule("wikilink", _render_wikilink)
+
+
+def _wikilink_rule(state: StateInline, silent: bool) -> bool:
+    if not state.src.startswith("[[", state.pos):
+        return False
+    match = WIKILINK_RE.match(state.src, state.pos)
+    if not match:
+        return False
+    if not silent:
+        token = state.push("wikilink", "a", 0)
+        target = match.group(1).strip()
+        token.meta = {"target": target, "label": (match.group(2) or target).strip()}
+        token.content = token.meta["label"]
+    state.pos = match.end()
+    return True
+
+
+def _render_wikilink(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    token = tokens[idx]
+    link_url: LinkUrl | None = env.get("link_url")
+    url = link_url(token) if link_url else None
+    label = escapeHtml(token.meta["label"])
+    if url is None:
+        return f'<span class="broken-link">{label}</span>'
+    return f'<a class="wikilink" href="{escapeHtml(url)}">{label}</a>'
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """`slug#frag` -> ("slug", "frag")."""
+    slug, _, fragment = target.partition("#")
+    return slug.strip(), fragment.strip()
+
+
+def inline_text(children: list[Token] | None) -> str:
+    """The text a reader sees in an inline token's children (for titles, summaries)."""
+    parts: list[str] = []
+    for child in children or []:
+        if child.type in ("text", "code_inline", "wikilink"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+    return "".join(parts)
+
+
+def walk(tokens: list[Token]) -> Any:
+    """Every token, block and inline, in document order."""
+    for token in tokens:
+        yield token
+        if token.children:
+            yield from token.children

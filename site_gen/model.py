@@ -1,0 +1,100 @@
+"""The content model: plain frozen dataclasses, one per thing an author writes.
+
+Every object that came from a file carries a `SourceLocation`, so any later
+stage can report a problem at the exact line. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from site_gen.diagnostics import SourceLocation
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A cited source: a title and a URL."""
+
+    title: str
+    url: str
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Image:
+    """The lead image of an article: caption and credit, and the file when there is one."""
+
+    caption: str = ""
+    credit: str = ""
+    src: str = ""
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where an article's text came from (`source` in front matter)."""
+
+    seed: str = ""
+    publisher: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A note anchored to an exact phrase of an article's body (W3C TextQuoteSelector)."""
+
+    id: str
+    quote: str
+    note: str
+    location: SourceLocation
+    prefix: str = ""
+    suffix: str = ""
+    topic: str = ""
+    sources: tuple[SourceRef, ...] = ()
+    topic_location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """What articles and topics share: a slug, a title, a Markdown body and where it is."""
+
+    slug: str
+    title: str
+    body: str
+    path: str
+    """The source file, relative to the project (as shown in messages)."""
+    body_line: int
+    """File line of the body's first line, to map Markdown token lines to file lines."""
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Article(Document):
+    """An annotated article (`content/articles/*.md`)."""
+
+    date: dt.date = dt.date(1970, 1, 1)
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    section: str = ""
+    image: Image | None = None
+    provenance: Provenance = field(default_factory=Provenance)
+    draft: bool = False
+    annotations: tuple[Annotation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic(Document):
+    """A shared background page (`content/topics/*.md`) that notes point to."""
+
+    summary: str = ""
+    aliases: tuple[str, ...] = ()
+    sources: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Library:
+    """Everything loaded from the content folder, before cross-references are resolved."""
+
+    articles: tuple[Article, ...]
+    topics: tuple[Topic, ...]

@@ -1,0 +1,259 @@
+"""Render stage: a `ResolvedSite` -> the bytes of every output file.
+
+Markdown is rendered from the tokens the resolve stage anchored and linked
+(no second parse, no HTML rewriting); pages are rendered by Jinja2 templates
+from view models. Each output records the source files it depends on, so a
+later build can re-render only what a change affects.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import jinja2
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from markupsafe import Markup
+
+from site_gen import __version__
+from site_gen.annotations import Anchor, annotations_plugin
+from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
+from site_gen.library import PageKey, ResolvedSite, page_path
+from site_gen.markdown import make_parser
+from site_gen.model import Article, Topic
+from site_gen.urls import absolute_url, article_path, relative_url, tag_path, topic_path
+from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, SiteView, TagView,
+                            TopicView)
+
+ALL_SOURCES = "*"
+"""Dependency marker: the page shows something of every article or topic (index, topic index)."""
+_NOTE_BLOCK_CLASSES = {"paragraph": "note-p", "bullet_list": "note-list", "ordered_list": "note-list",
+                       "list_item": "note-li", "blockquote": "note-quote", "heading": "note-p",
+                       "table": "note-p"}
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    """One output file: its path under output/, its bytes, and the source files it shows."""
+
+    path: str
+    data: bytes
+    deps: frozenset[str]
+
+
+def render_site(site: ResolvedSite) -> list[RenderedFile]:
+    """Render every page and copy the theme's static files and the content's images."""
+    renderer = _SiteRenderer(site)
+    files = renderer.static_files() + renderer.asset_files()
+    files.append(renderer.render_index())
+    files.append(renderer.render_topic_index())
+    files.append(renderer.render_tag_index())
+    files.append(renderer.render_404())
+    files.extend(renderer.render_article(a) for a in site.articles)
+    files.extend(renderer.render_topic(t) for t in site.topics)
+    files.extend(renderer.render_tag(slug) for slug in site.tags)
+    return files
+
+
+def template_environment(site: ResolvedSite) -> jinja2.Environment:
+    """Jinja2 with autoescape on and strict undefined: a typo in a template is an error, not blank text."""
+    folders = [str(p / "templates") for p in site.config.theme_paths() if (p / "templates").is_dir()]
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(folders), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
+
+
+class _SiteRenderer:
+    """Renders the pages of one site; holds the template environment and Markdown renderer."""
+
+    def __init__(self, site: ResolvedSite):
+        self.site = site
+        self.env = template_environment(site)
+        self.env.filters["isodate"] = lambda d: d.isoformat()
+        self.env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}"
+        self.md = make_parser(site.config.allow_html).use(annotations_plugin)
+        self.md.add_render_rule("link_open", _render_link_open)
+        self.md.add_render_rule("image", _render_image)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def render_article(self, article: Article) -> RenderedFile:
+        path = article_path(article.slug)
+        key: PageKey = ("article", article.slug)
+        anchors = self.site.bodies[key].anchors
+        notes = {a.annotation.id: self._note_view(article, a, path) for a in anchors}
+        body = self._markdown(key, path, note_html=partial(self._note_html, notes))
+        image = article.image
+        view = ArticleView(self._summary(article, path), body, image.caption if image else "",
+                           image.credit if image else "", relative_url(path, image.src) if image and image.src else "",
+                           image.alt if image else "", tuple(notes[a.annotation.id] for a in anchors),
+                           article.provenance.publisher, article.provenance.url)
+        deps = {article.path} | self._linked_paths(key) | {self._doc_path("topic", a.annotation.topic)
+                                                           for a in anchors if a.annotation.topic}
+        return self._page("article.html", path, deps, article=view, page_title=article.title)
+
+    def render_topic(self, topic: Topic) -> RenderedFile:
+        path = topic_path(topic.slug)
+        key: PageKey = ("topic", topic.slug)
+        citations = self.site.citations.get(topic.slug, ())
+        view = self._topic_view(topic, path, self._markdown(key, path))
+        deps = {topic.path} | self._linked_paths(key) | {c.article.path for c in citations}
+        return self._page("topic.html", path, deps, topic=view, page_title=topic.title)
+
+    def render_index(self) -> RenderedFile:
+        path = "index.html"
+        articles = tuple(self._summary(a, path) for a in self.site.articles)
+        return self._page("index.html", path, {ALL_SOURCES}, articles=articles, page_title="")
+
+    def render_topic_index(self) -> RenderedFile:
+        path = topic_path("index")
+        topics = tuple(self._topic_view(t, path, Markup("")) for t in self.site.topics)
+        return self._page("topics.html", path, {ALL_SOURCES}, topics=topics, page_title="Topics")
+
+    def render_tag(self, slug: str) -> RenderedFile:
+        path = tag_path(slug)
+        articles = self.site.tags[slug]
+        view = TagView(self.site.tag_names[slug], path, tuple(self._summary(a, path) for a in articles))
+        return self._page("tag.html", path, {a.path for a in articles}, tag=view,
+                          page_title=f"Tagged “{view.name}”")
+
+    def render_tag_index(self) -> RenderedFile:
+        path = tag_path("index")
+        tags = tuple(TagView(self.site.tag_names[slug], relative_url(path, tag_path(slug)),
+                             tuple(self._summary(a, path) for a in articles))
+                     for slug, articles in self.site.tags.items())
+        return self._page("tags.html", path, {ALL_SOURCES}, tags=tags, page_title="Tags")
+
+    def render_404(self) -> RenderedFile:
+        return self._page("404.html", "404.html", set(), page_title="Page not found")
+
+    def static_files(self) -> list[RenderedFile]:
+        """The theme's static/ files under output/static/; a site theme's file wins over the default's."""
+        chosen: dict[str, Path] = {}
+        for theme in reversed(self.site.config.theme_paths()):
+            static = theme / "static"
+            for file in sorted(static.rglob("*")) if static.is_dir() else []:
+                if file.is_file() and not file.name.startswith("."):
+                    chosen["static/" + file.relative_to(static).as_posix()] = file
+        return [RenderedFile(path, file.read_bytes(), frozenset()) for path, file in sorted(chosen.items())]
+
+    def asset_files(self) -> list[RenderedFile]:
+        return [RenderedFile(a.output_path, a.source.read_bytes(), frozenset({display_path(a.source, self.site.config.root)}))
+                for a in self.site.assets.values()]
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def _page(self, template_name: str, path: str, deps: set[str], **context: object) -> RenderedFile:
+        context["site"] = self._site_view(path)
+        context["url"] = partial(relative_url, path)
+        try:
+            html = self.env.get_template(template_name).render(**context)
+        except jinja2.TemplateError as exc:
+            raise DiagnosticError([_template_diagnostic(exc, self.site)]) from None
+        return RenderedFile(path, html.encode("utf-8"), frozenset(deps))
+
+    def _site_view(self, path: str) -> SiteView:
+        config = self.site.config
+        return SiteView(config.title, config.description, config.language, relative_url(path, "index.html"),
+                        relative_url(path, topic_path("index")), relative_url(path, tag_path("index")),
+                        relative_url(path, "static/style.css"), relative_url(path, "static/site.js"),
+                        absolute_url(config.base_url, path) if config.base_url else "", f"site-gen {__version__}")
+
+    def _summary(self, article: Article, path: str) -> ArticleSummary:
+        tags = tuple(Link(t, relative_url(path, tag_path(t))) for t in article.tags)
+        count = len(self.site.bodies[("article", article.slug)].anchors)
+        return ArticleSummary(article.title, relative_url(path, article_path(article.slug)), article.date,
+                              article.summary, article.section, count, tags, article.draft)
+
+    def _topic_view(self, topic: Topic, path: str, body: Markup) -> TopicView:
+        backlinks = tuple(
+            BacklinkView(c.article.title, relative_url(path, article_path(c.article.slug)), c.anchor.exact,
+                         relative_url(path, article_path(c.article.slug), f"ann-{c.anchor.annotation.id}"),
+                         c.anchor.number)
+            for c in self.site.citations.get(topic.slug, ()))
+        related = tuple(Link(self.site.document(k).title, relative_url(path, page_path(k)))
+                        for k in sorted(self.site.links_from.get(("topic", topic.slug), ())) if k[0] == "topic")
+        sources = tuple(Link(s.title, s.url) for s in topic.sources)
+        return TopicView(topic.title, relative_url(path, topic_path(topic.slug)), topic.summary, topic.aliases,
+                         body, sources, backlinks, related)
+
+    def _note_view(self, article: Article, anchor: Anchor, path: str) -> NoteView:
+        annotation = anchor.annotation
+        tokens = _note_tokens(self.site.notes[(article.slug, annotation.id)])
+        html = Markup(self.md.renderer.render(tokens, self.md.options, self._render_env(path)))
+        topic = None
+        summary = ""
+        if annotation.topic:
+            doc = self.site.document(("topic", annotation.topic))
+            topic = Link(doc.title, relative_url(path, topic_path(annotation.topic)))
+            summary = doc.summary if isinstance(doc, Topic) else ""
+        sources = tuple(Link(s.title, s.url) for s in annotation.sources)
+        return NoteView(anchor.number, annotation.id, anchor.exact, html, topic, summary, sources)
+
+    def _note_html(self, notes: dict[str, NoteView], anchor: Anchor) -> str:
+        return self.env.get_template("note.html").render(note=notes[anchor.annotation.id])
+
+    def _markdown(self, key: PageKey, path: str, **env: object) -> Markup:
+        tokens = self.site.bodies[key].tokens
+        return Markup(self.md.renderer.render(tokens, self.md.options, {**self._render_env(path), **env}))
+
+    def _render_env(self, path: str) -> dict:
+        def link_url(token: Token) -> str | None:
+            target = token.meta.get("target")
+            return relative_url(path, page_path(target), token.meta.get("fragment", "")) if isinstance(target, tuple) else None
+        return {"link_url": link_url, "page_path": path}
+
+    def _linked_paths(self, key: PageKey) -> set[str]:
+        return {self.site.document(k).path for k in self.site.links_from.get(key, ())}
+
+    def _doc_path(self, kind: str, slug: str) -> str:
+        return self.site.document((kind, slug)).path
+
+
+def _render_link_open(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """Internal links point at .md files or fragments in the source; in HTML they point at pages."""
+    token = tokens[idx]
+    url = env["link_url"](token) if "link_url" in env else None
+    if url is not None:
+        token = token.copy()
+        token.attrSet("href", url)
+    return self.renderToken([token], 0, options, env)
+
+
+def _render_image(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    token = tokens[idx]
+    if token.meta.get("asset") and "page_path" in env:
+        token = token.copy()
+        token.attrSet("src", relative_url(env["page_path"], token.meta["asset"]))
+        token.attrSet("loading", "lazy")
+    return self.image([token], 0, options, env)  # type: ignore[attr-defined]
+
+
+def _note_tokens(tokens: list[Token]) -> list[Token]:
+    """A note sits inside a paragraph (beside its phrase), so its blocks become classed spans."""
+    converted = []
+    for token in tokens:
+        base = token.type.removesuffix("_open").removesuffix("_close")
+        if token.block and base in _NOTE_BLOCK_CLASSES and token.nesting != 0:
+            token = token.copy()
+            token.tag = "span"
+            token.attrs = {"class": _NOTE_BLOCK_CLASSES[base]} if token.nesting == 1 else {}
+            token.hidden = False
+        converted.append(token)
+    return converted
+
+
+def _template_diagnostic(exc: jinja2.TemplateError, site: ResolvedSite):
+    """Report a template error at the template's own file and line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        where = SourceLocation(display_path(Path(exc.filename), site.config.root), exc.lineno or 1, 1)
+        return error(where, f"template syntax error: {exc.message}")
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            where = SourceLocation(display_path(Path(frame.filename), site.config.root), frame.lineno or 1, 1)
+            return error(where, f"template error: {exc}", "check the variable names against docs/themes.md")
+    return error(SourceLocation("themes"), f"template error: {exc}")

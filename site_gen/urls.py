@@ -1,0 +1,49 @@
+"""Where each page is written and how pages link to one another.
+
+Every internal URL is relative to the page that contains it, so `output/`
+works at any sub-path and opened straight from disk. Pages are files
+(`articles/<slug>.html`), not folders, because `file://` has no index.html.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import quote
+
+from site_gen.frontmatter import slugify
+
+ARTICLE_DIR = "articles"
+TOPIC_DIR = "topics"
+TAG_DIR = "tags"
+
+
+def article_path(slug: str) -> str:
+    return f"{ARTICLE_DIR}/{slug}.html"
+
+
+def topic_path(slug: str) -> str:
+    return f"{TOPIC_DIR}/{slug}.html"
+
+
+def tag_path(tag: str) -> str:
+    return f"{TAG_DIR}/{tag_slug(tag)}.html"
+
+
+def tag_slug(tag: str) -> str:
+    """Tags are written by authors as they like ("Nuclear deal"); their page name is a slug."""
+    return slugify(tag) or "tag"
+
+
+def relative_url(from_page: str, to_path: str, fragment: str = "") -> str:
+    """A URL that leads from the page at `from_page` to `to_path` (both output-relative)."""
+    if to_path == from_page and fragment:
+        return "#" + quote(fragment)
+    base = posixpath.dirname(from_page) or "."
+    url = posixpath.relpath(to_path, base)
+    url = quote(url)
+    return f"{url}#{quote(fragment)}" if fragment else url
+
+
+def absolute_url(base_url: str, path: str) -> str:
+    """The published URL of an output path, given `base_url` (for canonical links, feeds)."""
+    return base_url.rstrip("/") + "/" + quote(path)
