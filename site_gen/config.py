@@ -54,6 +54,8 @@ class SiteConfig:
         """Template search path: the chosen theme first, then the bundled default theme."""
         chosen = Path(self.theme) if "/" in self.theme else self.root / "themes" / self.theme
         bundled = bundled_theme_path()
+        if self.theme == "default" and not chosen.is_dir():
+            chosen = bundled  # a site without its own themes/ folder uses the bundled theme
         paths = [chosen if chosen.is_absolute() else self.root / chosen]
         if paths[0].resolve() != bundled.resolve():
             paths.append(bundled)

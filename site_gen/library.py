@@ -33,12 +33,23 @@ PageKey = tuple[str, str]
 
 @dataclass
 class ParsedBody:
-    """A page body as markdown-it tokens, with its anchored annotations and heading ids."""
+    """A page body as markdown-it tokens, with its anchored annotations and heading ids.
+
+    Everything here depends on the page's own file only, so it can be reused
+    for as long as that file is unchanged (see `ParseCache`).
+    """
 
     tokens: list[Token]
     anchors: list[Anchor] = field(default_factory=list)
     reader: ReaderText | None = None
     heading_ids: frozenset[str] = frozenset()
+    problems: list[Diagnostic] = field(default_factory=list)
+    notes: dict[str, list[Token]] = field(default_factory=dict)
+
+
+ParseCache = dict[str, tuple[Document, ParsedBody]]
+"""Source path -> the document last parsed from it and its parse; reused while the loader
+returns the very same `Document` object (it does so while the file's bytes are unchanged)."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +99,15 @@ def page_path(key: PageKey) -> str:
     return article_path(key[1]) if key[0] == "article" else topic_path(key[1])
 
 
-def resolve_library(config: SiteConfig, library: Library, include_drafts: bool = False) -> ResolvedSite:
-    """Anchor, link and cross-reference everything; raise DiagnosticError listing all errors."""
+def resolve_library(config: SiteConfig, library: Library, include_drafts: bool = False,
+                    cache: ParseCache | None = None) -> ResolvedSite:
+    """Anchor, link and cross-reference everything; raise DiagnosticError listing all errors.
+
+    `cache` (kept by the caller between builds) saves re-parsing unchanged files.
+    """
     articles = tuple(a for a in library.articles if include_drafts or not a.draft)
     resolver = _Resolver(config, articles, library.topics, {a.slug for a in library.articles if a.draft and not include_drafts})
-    site = resolver.run()
+    site = resolver.run(cache if cache is not None else {})
     if resolver.errors:
         raise DiagnosticError(resolver.errors + resolver.warnings)
     return site
@@ -118,9 +133,12 @@ class _Resolver:
         self.fragments: list[tuple[PageKey, str, SourceLocation]] = []
         self.assets: dict[str, Asset] = {}
 
-    def run(self) -> ResolvedSite:
-        bodies = {key: self._parse_body(key, doc) for key, doc in self.docs.items()}
-        notes = {(a.slug, ann.id): self._parse_note(a, ann) for a in self.articles for ann in a.annotations}
+    def run(self, cache: ParseCache) -> ResolvedSite:
+        bodies = {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
+        for key, doc in self.docs.items():
+            self._link_document(key, doc, bodies[key])
+        notes = {(a.slug, ann_id): tokens for a in self.articles
+                 for ann_id, tokens in bodies[("article", a.slug)].notes.items()}
         self._check_fragments(bodies)
         citations = self._citations(bodies)
         tags, tag_names = self._tags()
@@ -131,24 +149,24 @@ class _Resolver:
 
     # -- bodies and notes ------------------------------------------------------------------
 
-    def _parse_body(self, key: PageKey, doc: Document) -> ParsedBody:
-        annotations = list(doc.annotations) if isinstance(doc, Article) else []
-        env: dict = {"annotations": annotations}
-        tokens = self.md.parse(doc.body, env)
-        for problem in env.get("anchor_problems", []):
-            self.errors.append(error(problem.annotation.location,
-                                     f"annotation '{problem.annotation.id}': {problem.message}", problem.hint))
+    def _parsed(self, doc: Document, cache: ParseCache) -> ParsedBody:
+        cached = cache.get(doc.path)
+        if cached is not None and cached[0] is doc:
+            return cached[1]
+        body = parse_document(self.md, self.note_md, doc)
+        cache[doc.path] = (doc, body)
+        return body
+
+    def _link_document(self, key: PageKey, doc: Document, body: ParsedBody) -> None:
+        """Checks that need the other pages: topics, links, fragments, images."""
+        self.errors.extend(body.problems)
+        self._check_links(key, doc, body.tokens, lambda token_line: SourceLocation(doc.path, doc.body_line + token_line, 1))
         if isinstance(doc, Article):
             self._check_annotation_topics(doc)
             self._check_image(doc)
-        self._check_links(key, doc, tokens, lambda token_line: SourceLocation(doc.path, doc.body_line + token_line, 1))
-        heading_ids = frozenset(str(t.attrGet("id")) for t in tokens if t.type == "heading_open" and t.attrGet("id"))
-        return ParsedBody(tokens, env.get("anchors", []), env.get("reader_text"), heading_ids)
-
-    def _parse_note(self, article: Article, annotation: Annotation) -> list[Token]:
-        tokens = self.note_md.parse(annotation.note, {})
-        self._check_links(("article", article.slug), article, tokens, lambda _line: annotation.location)
-        return tokens
+            for annotation in doc.annotations:
+                self._check_links(key, doc, body.notes.get(annotation.id, []),
+                                  lambda _line, where=annotation.location: where)
 
     def _check_annotation_topics(self, article: Article) -> None:
         topic_slugs = [t.slug for t in self.topics]
@@ -183,10 +201,10 @@ class _Resolver:
         slug, fragment = split_target(token.meta["target"])
         target = self._lookup_slug(slug)
         if target is None:
+            token.meta.pop("page", None)
             self.errors.append(error(where, f"link [[{token.meta['target']}]] leads to no page", self._slug_hint(slug)))
             return
-        if token.meta["label"] == token.meta["target"]:
-            token.meta["label"] = self.docs[target].title
+        token.meta["title"] = self.docs[target].title
         self._link(key, token, target, fragment, where)
 
     def _resolve_href(self, key: PageKey, doc: Document, token: Token, where: SourceLocation) -> None:
@@ -210,7 +228,7 @@ class _Resolver:
         self._link(key, token, target, unquote(parts.fragment), where)
 
     def _link(self, key: PageKey, token: Token, target: PageKey, fragment: str, where: SourceLocation) -> None:
-        token.meta["target"] = target
+        token.meta["page"] = target
         token.meta["fragment"] = fragment
         if target != key:
             self.links[key].add(target)
@@ -282,6 +300,21 @@ class _Resolver:
             if not doc.summary.strip():
                 self.warnings.append(warning(doc.location, f"'{doc.slug}' has no summary",
                                              "add summary: one sentence shown on the index and in link previews"))
+
+
+def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> ParsedBody:
+    """Parse one page on its own: body tokens, anchored annotations, notes, heading ids.
+
+    Uses nothing but the document itself, so the result can be cached per file.
+    """
+    annotations = list(doc.annotations) if isinstance(doc, Article) else []
+    env: dict = {"annotations": annotations}
+    tokens = md.parse(doc.body, env)
+    problems = [error(p.annotation.location, f"annotation '{p.annotation.id}': {p.message}", p.hint)
+                for p in env.get("anchor_problems", [])]
+    heading_ids = frozenset(str(t.attrGet("id")) for t in tokens if t.type == "heading_open" and t.attrGet("id"))
+    notes = {a.id: note_md.parse(a.note, {}) for a in annotations}
+    return ParsedBody(tokens, env.get("anchors", []), env.get("reader_text"), heading_ids, problems, notes)
 
 
 def _is_internal(url: str) -> bool:

@@ -23,7 +23,7 @@ from site_gen.frontmatter import slugify
 
 WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
 LinkUrl = Callable[[Token], "str | None"]
-"""Given a resolved link token (`meta["target"]`, `meta["fragment"]`), its URL from the current page."""
+"""Given a resolved link token (`meta["page"]`, `meta["fragment"]`), its URL from the current page."""
 
 
 def make_parser(allow_html: bool = False) -> MarkdownIt:
@@ -57,8 +57,9 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     if not silent:
         token = state.push("wikilink", "a", 0)
         target = match.group(1).strip()
-        token.meta = {"target": target, "label": (match.group(2) or target).strip()}
-        token.content = token.meta["label"]
+        label = (match.group(2) or "").strip()
+        token.meta = {"target": target, "label": label}
+        token.content = label or target
     state.pos = match.end()
     return True
 
@@ -67,7 +68,7 @@ def _render_wikilink(self: RendererHTML, tokens: list[Token], idx: int, options:
     token = tokens[idx]
     link_url: LinkUrl | None = env.get("link_url")
     url = link_url(token) if link_url else None
-    label = escapeHtml(token.meta["label"])
+    label = escapeHtml(token.meta["label"] or token.meta.get("title") or token.meta["target"])
     if url is None:
         return f'<span class="broken-link">{label}</span>'
     return f'<a class="wikilink" href="{escapeHtml(url)}">{label}</a>'

@@ -45,18 +45,73 @@ class RenderedFile:
     deps: frozenset[str]
 
 
+@dataclass(frozen=True)
+class PagePlan:
+    """One output to make: what kind of page, for which slug, and the source files it shows.
+
+    Planning is cheap (no rendering), so an incremental build can compare the
+    plans and dependencies of two builds and render only the pages that differ.
+    """
+
+    path: str
+    kind: str
+    key: str
+    deps: frozenset[str]
+
+
 def render_site(site: ResolvedSite) -> list[RenderedFile]:
     """Render every page and copy the theme's static files and the content's images."""
+    return render_pages(site, plan_site(site))
+
+
+def plan_site(site: ResolvedSite) -> list[PagePlan]:
+    """Every output of the site with its dependencies, in a stable order."""
+    plans = [PagePlan(path, "static", str(file), frozenset()) for path, file in static_sources(site).items()]
+    plans += [PagePlan(a.output_path, "asset", str(a.source), frozenset({display_path(a.source, site.config.root)}))
+              for a in site.assets.values()]
+    plans += [PagePlan("index.html", "index", "", frozenset({ALL_SOURCES})),
+              PagePlan(topic_path("index"), "topics", "", frozenset({ALL_SOURCES})),
+              PagePlan(tag_path("index"), "tags", "", frozenset({ALL_SOURCES})),
+              PagePlan("404.html", "404", "", frozenset())]
+    plans += [PagePlan(article_path(a.slug), "article", a.slug, _article_deps(site, a)) for a in site.articles]
+    plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
+    plans += [PagePlan(tag_path(slug), "tag", slug, frozenset(a.path for a in articles))
+              for slug, articles in site.tags.items()]
+    return plans
+
+
+def render_pages(site: ResolvedSite, plans: list[PagePlan]) -> list[RenderedFile]:
+    """Render the given plans (all of them for a full build, the dirty ones for a rebuild)."""
     renderer = _SiteRenderer(site)
-    files = renderer.static_files() + renderer.asset_files()
-    files.append(renderer.render_index())
-    files.append(renderer.render_topic_index())
-    files.append(renderer.render_tag_index())
-    files.append(renderer.render_404())
-    files.extend(renderer.render_article(a) for a in site.articles)
-    files.extend(renderer.render_topic(t) for t in site.topics)
-    files.extend(renderer.render_tag(slug) for slug in site.tags)
-    return files
+    return [renderer.render(plan) for plan in plans]
+
+
+def static_sources(site: ResolvedSite) -> dict[str, Path]:
+    """The theme's static/ files by output path; a site theme's file wins over the default's."""
+    chosen: dict[str, Path] = {}
+    for theme in reversed(site.config.theme_paths()):
+        static = theme / "static"
+        for file in sorted(static.rglob("*")) if static.is_dir() else []:
+            if file.is_file() and not file.name.startswith("."):
+                chosen["static/" + file.relative_to(static).as_posix()] = file
+    return dict(sorted(chosen.items()))
+
+
+def _linked_paths(site: ResolvedSite, key: PageKey) -> set[str]:
+    return {site.document(k).path for k in site.links_from.get(key, ())}
+
+
+def _article_deps(site: ResolvedSite, article: Article) -> frozenset[str]:
+    key: PageKey = ("article", article.slug)
+    topics = {site.document(("topic", a.annotation.topic)).path
+              for a in site.bodies[key].anchors if a.annotation.topic}
+    return frozenset({article.path} | _linked_paths(site, key) | topics)
+
+
+def _topic_deps(site: ResolvedSite, topic: Topic) -> frozenset[str]:
+    key: PageKey = ("topic", topic.slug)
+    citing = {c.article.path for c in site.citations.get(topic.slug, ())}
+    return frozenset({topic.path} | _linked_paths(site, key) | citing)
 
 
 def template_environment(site: ResolvedSite) -> jinja2.Environment:
@@ -79,9 +134,25 @@ class _SiteRenderer:
         self.md.add_render_rule("link_open", _render_link_open)
         self.md.add_render_rule("image", _render_image)
 
+    def render(self, plan: PagePlan) -> RenderedFile:
+        """Make one planned output."""
+        if plan.kind in ("static", "asset"):
+            return RenderedFile(plan.path, Path(plan.key).read_bytes(), plan.deps)
+        simple = {"index": self.render_index, "topics": self.render_topic_index, "tags": self.render_tag_index,
+                  "404": self.render_404}
+        if plan.kind in simple:
+            html = simple[plan.kind]()
+        elif plan.kind == "article":
+            html = self.render_article(self.site.document(("article", plan.key)))  # type: ignore[arg-type]
+        elif plan.kind == "topic":
+            html = self.render_topic(self.site.document(("topic", plan.key)))  # type: ignore[arg-type]
+        else:
+            html = self.render_tag(plan.key)
+        return RenderedFile(plan.path, html, plan.deps)
+
     # -- pages -----------------------------------------------------------------------------
 
-    def render_article(self, article: Article) -> RenderedFile:
+    def render_article(self, article: Article) -> bytes:
         path = article_path(article.slug)
         key: PageKey = ("article", article.slug)
         anchors = self.site.bodies[key].anchors
@@ -92,69 +163,51 @@ class _SiteRenderer:
                            image.credit if image else "", relative_url(path, image.src) if image and image.src else "",
                            image.alt if image else "", tuple(notes[a.annotation.id] for a in anchors),
                            article.provenance.publisher, article.provenance.url)
-        deps = {article.path} | self._linked_paths(key) | {self._doc_path("topic", a.annotation.topic)
-                                                           for a in anchors if a.annotation.topic}
-        return self._page("article.html", path, deps, article=view, page_title=article.title)
+        return self._page("article.html", path, article=view, page_title=article.title)
 
-    def render_topic(self, topic: Topic) -> RenderedFile:
+    def render_topic(self, topic: Topic) -> bytes:
         path = topic_path(topic.slug)
         key: PageKey = ("topic", topic.slug)
-        citations = self.site.citations.get(topic.slug, ())
         view = self._topic_view(topic, path, self._markdown(key, path))
-        deps = {topic.path} | self._linked_paths(key) | {c.article.path for c in citations}
-        return self._page("topic.html", path, deps, topic=view, page_title=topic.title)
+        return self._page("topic.html", path, topic=view, page_title=topic.title)
 
-    def render_index(self) -> RenderedFile:
+    def render_index(self) -> bytes:
         path = "index.html"
         articles = tuple(self._summary(a, path) for a in self.site.articles)
-        return self._page("index.html", path, {ALL_SOURCES}, articles=articles, page_title="")
+        return self._page("index.html", path, articles=articles, page_title="")
 
-    def render_topic_index(self) -> RenderedFile:
+    def render_topic_index(self) -> bytes:
         path = topic_path("index")
         topics = tuple(self._topic_view(t, path, Markup("")) for t in self.site.topics)
-        return self._page("topics.html", path, {ALL_SOURCES}, topics=topics, page_title="Topics")
+        return self._page("topics.html", path, topics=topics, page_title="Topics")
 
-    def render_tag(self, slug: str) -> RenderedFile:
+    def render_tag(self, slug: str) -> bytes:
         path = tag_path(slug)
         articles = self.site.tags[slug]
         view = TagView(self.site.tag_names[slug], path, tuple(self._summary(a, path) for a in articles))
-        return self._page("tag.html", path, {a.path for a in articles}, tag=view,
+        return self._page("tag.html", path, tag=view,
                           page_title=f"Tagged “{view.name}”")
 
-    def render_tag_index(self) -> RenderedFile:
+    def render_tag_index(self) -> bytes:
         path = tag_path("index")
         tags = tuple(TagView(self.site.tag_names[slug], relative_url(path, tag_path(slug)),
                              tuple(self._summary(a, path) for a in articles))
                      for slug, articles in self.site.tags.items())
-        return self._page("tags.html", path, {ALL_SOURCES}, tags=tags, page_title="Tags")
+        return self._page("tags.html", path, tags=tags, page_title="Tags")
 
-    def render_404(self) -> RenderedFile:
-        return self._page("404.html", "404.html", set(), page_title="Page not found")
-
-    def static_files(self) -> list[RenderedFile]:
-        """The theme's static/ files under output/static/; a site theme's file wins over the default's."""
-        chosen: dict[str, Path] = {}
-        for theme in reversed(self.site.config.theme_paths()):
-            static = theme / "static"
-            for file in sorted(static.rglob("*")) if static.is_dir() else []:
-                if file.is_file() and not file.name.startswith("."):
-                    chosen["static/" + file.relative_to(static).as_posix()] = file
-        return [RenderedFile(path, file.read_bytes(), frozenset()) for path, file in sorted(chosen.items())]
-
-    def asset_files(self) -> list[RenderedFile]:
-        return [RenderedFile(a.output_path, a.source.read_bytes(), frozenset({display_path(a.source, self.site.config.root)}))
-                for a in self.site.assets.values()]
+    def render_404(self) -> bytes:
+        return self._page("404.html", "404.html", page_title="Page not found")
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def _page(self, template_name: str, path: str, deps: set[str], **context: object) -> RenderedFile:
+    def _page(self, template_name: str, path: str, **context: object) -> bytes:
         context["site"] = self._site_view(path)
         context["url"] = partial(relative_url, path)
         try:
             html = self.env.get_template(template_name).render(**context)
         except jinja2.TemplateError as exc:
             raise DiagnosticError([_template_diagnostic(exc, self.site)]) from None
-        return RenderedFile(path, html.encode("utf-8"), frozenset(deps))
+        return html.encode("utf-8")
 
     def _site_view(self, path: str) -> SiteView:
         config = self.site.config
@@ -203,15 +256,9 @@ class _SiteRenderer:
 
     def _render_env(self, path: str) -> dict:
         def link_url(token: Token) -> str | None:
-            target = token.meta.get("target")
-            return relative_url(path, page_path(target), token.meta.get("fragment", "")) if isinstance(target, tuple) else None
+            target = token.meta.get("page")
+            return relative_url(path, page_path(target), token.meta.get("fragment", "")) if target else None
         return {"link_url": link_url, "page_path": path}
-
-    def _linked_paths(self, key: PageKey) -> set[str]:
-        return {self.site.document(k).path for k in self.site.links_from.get(key, ())}
-
-    def _doc_path(self, kind: str, slug: str) -> str:
-        return self.site.document((kind, slug)).path
 
 
 def _render_link_open(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
