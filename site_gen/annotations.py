@@ -58,6 +58,8 @@ class ReaderText:
     raw: str
     segments: list[Segment]
     folded: str
+    first_line: int = 1
+    """File line of the body's first line, so messages can name file lines."""
     breakpoints_folded: list[int] = field(default_factory=list)
     breakpoints_raw: list[int] = field(default_factory=list)
 
@@ -207,9 +209,9 @@ def _anchor(reader: ReaderText, number: int, start: int, end: int, annotation: A
 
 
 def line_of(reader: ReaderText, raw_index: int) -> int:
-    """0-based body line of a raw reader-text position."""
+    """File line (1-based) of a raw reader-text position."""
     segment = reader.segment_at(raw_index)
-    return segment.line + reader.raw.count("\n", segment.start, max(raw_index, segment.start))
+    return reader.first_line + segment.line + reader.raw.count("\n", segment.start, max(raw_index, segment.start))
 
 
 def _problem(reader: ReaderText, annotation: Annotation, found: list[int], fitting: list[int]) -> AnchorProblem:
@@ -229,7 +231,7 @@ def _places(reader: ReaderText, starts: list[int]) -> str:
     for start in starts:
         raw = reader.raw_index(start)
         context = reader.raw[max(0, raw - 20):raw + 20].replace(BLOCK_SEP, " ")
-        places.append(f"body line {line_of(reader, raw) + 1} (\"…{fold(context).strip()}…\")")
+        places.append(f"line {line_of(reader, raw)} (\"…{fold(context).strip()}…\")")
     return ", ".join(places)
 
 
@@ -247,7 +249,7 @@ def _closest_hint(reader: ReaderText, quote: str) -> str:
     passage, raw_start, score = closest_passage(reader, quote)
     if score < 50:
         return "no similar passage in the text; check that the annotation belongs to this article"
-    return f"closest passage (body line {line_of(reader, raw_start) + 1}): \"{passage}\""
+    return f"closest passage (line {line_of(reader, raw_start)}): \"{passage}\""
 
 
 # --- the markdown-it plugin --------------------------------------------------------------
@@ -263,6 +265,7 @@ def _anchor_rule(state: StateCore) -> None:
     if not annotations:
         return
     reader = build_reader_text(state.tokens)
+    reader.first_line = int(state.env.get("first_line", 1))
     anchors, problems = anchor_all(reader, list(annotations))
     state.env["reader_text"] = reader
     state.env["anchors"] = anchors

@@ -27,7 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    options = BuildOptions(output=args.output, drafts=args.drafts, strict=args.strict, force=args.force)
+    options = BuildOptions(output=args.output.resolve() if args.output else None, drafts=args.drafts, strict=args.strict, force=args.force)
     result = build_site(args.config, options)
     if not args.quiet:
         print_diagnostics(result.warnings)

@@ -83,6 +83,8 @@ class ResolvedSite:
     links_from: dict[PageKey, frozenset[PageKey]]
     assets: dict[str, Asset]
     warnings: list[Diagnostic]
+    images: dict[str, str] = field(default_factory=dict)
+    """Article slug -> output path of its lead image (`image.src`, resolved like a Markdown image)."""
 
     def document(self, key: PageKey) -> Document:
         """The article or topic a key names."""
@@ -132,6 +134,7 @@ class _Resolver:
         self.links: dict[PageKey, set[PageKey]] = defaultdict(set)
         self.fragments: list[tuple[PageKey, str, SourceLocation]] = []
         self.assets: dict[str, Asset] = {}
+        self.images: dict[str, str] = {}
 
     def run(self, cache: ParseCache) -> ResolvedSite:
         bodies = {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
@@ -145,7 +148,8 @@ class _Resolver:
         self._warn_unused_topics(citations)
         self._warn_empty_summaries()
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
-                            {k: frozenset(v) for k, v in self.links.items()}, self.assets, self.warnings)
+                            {k: frozenset(v) for k, v in self.links.items()}, self.assets, self.warnings,
+                            self.images)
 
     # -- bodies and notes ------------------------------------------------------------------
 
@@ -179,7 +183,7 @@ class _Resolver:
 
     def _check_image(self, article: Article) -> None:
         if article.image and article.image.src:
-            self._asset(article, article.image.src, article.location)
+            self.images[article.slug] = self._asset(article, article.image.src, article.location)
 
     # -- links -----------------------------------------------------------------------------
 
@@ -308,7 +312,7 @@ def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> Parsed
     Uses nothing but the document itself, so the result can be cached per file.
     """
     annotations = list(doc.annotations) if isinstance(doc, Article) else []
-    env: dict = {"annotations": annotations}
+    env: dict = {"annotations": annotations, "first_line": doc.body_line}
     tokens = md.parse(doc.body, env)
     problems = [error(p.annotation.location, f"annotation '{p.annotation.id}': {p.message}", p.hint)
                 for p in env.get("anchor_problems", [])]

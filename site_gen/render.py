@@ -160,7 +160,7 @@ class _SiteRenderer:
         body = self._markdown(key, path, note_html=partial(self._note_html, notes))
         image = article.image
         view = ArticleView(self._summary(article, path), body, image.caption if image else "",
-                           image.credit if image else "", relative_url(path, image.src) if image and image.src else "",
+                           image.credit if image else "", relative_url(path, self.site.images[article.slug]) if article.slug in self.site.images else "",
                            image.alt if image else "", tuple(notes[a.annotation.id] for a in anchors),
                            article.provenance.publisher, article.provenance.url)
         return self._page("article.html", path, article=view, page_title=article.title)
@@ -248,7 +248,7 @@ class _SiteRenderer:
         return NoteView(anchor.number, annotation.id, anchor.exact, html, topic, summary, sources)
 
     def _note_html(self, notes: dict[str, NoteView], anchor: Anchor) -> str:
-        return self.env.get_template("note.html").render(note=notes[anchor.annotation.id])
+        return self.env.get_template("note.html").render(note=notes[anchor.annotation.id]).strip()
 
     def _markdown(self, key: PageKey, path: str, **env: object) -> Markup:
         tokens = self.site.bodies[key].tokens

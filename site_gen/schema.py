@@ -40,7 +40,8 @@ class MappingReader:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
                 hint = f"did you mean '{close[0]}'?" if close else "allowed keys: " + ", ".join(sorted(allowed))
-                self.fail(key, f"unknown key '{key}' in {what}", hint)
+                where = self.doc.key_locations.get(self.base + (key,)) or self.where(key)
+                self.diagnostics.append(error(where, f"unknown key '{key}' in {what}", hint))
 
     def has(self, key: str) -> bool:
         """True when the key is present with a non-null value."""

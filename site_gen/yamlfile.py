@@ -24,6 +24,8 @@ class LocatedYaml:
 
     value: Any
     locations: dict[KeyPath, SourceLocation] = field(default_factory=dict)
+    key_locations: dict[KeyPath, SourceLocation] = field(default_factory=dict)
+    """Where each mapping key itself is written (for "unknown key" errors)."""
 
     def where(self, *path: str | int) -> SourceLocation:
         """The location of the value at `path`, or of its nearest located ancestor."""
@@ -83,6 +85,7 @@ def _convert_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, key_path: 
             first = located.locations[key_path + (key,)]
             raise DiagnosticError([error(where, f"duplicate key '{key}' (first given on line {first.line})",
                                          "remove one of the two; YAML would silently keep only the last")])
+        located.key_locations[key_path + (key,)] = where
         result[key] = _convert(loader, value_node, key_path + (key,), located, path, line_offset)
     return result
 

@@ -1,0 +1,170 @@
+"""`site-gen build`: the multi-article fixture site, atomic output, refusals, error format."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT, parse_html, run_cli, snapshot
+from linkcheck import broken_links
+
+MULTI = PROJECT / "tests" / "sites" / "multi"
+
+GOOD_ARTICLE = """
+---
+title: Good
+date: 2022-07-19
+annotations:
+  - id: nato
+    quote: NATO
+    note: The alliance.
+---
+NATO met.
+"""
+
+
+@pytest.fixture
+def multi(tmp_path: Path) -> Path:
+    root = tmp_path / "multi"
+    shutil.copytree(MULTI, root)
+    return root
+
+
+def test_multi_site_links_backlinks_tags_and_images(multi: Path) -> None:
+    result = run_cli("build", cwd=multi)
+    assert result.returncode == 0, result.stderr
+    assert "built 11 pages (2 articles, 2 topics, 4 annotations)" in result.stdout
+    out = multi / "output"
+    assert broken_links(out) == []
+    turkey = parse_html(out / "topics" / "turkey.html")
+    backlinks = {a["href"] for a in turkey.select(".backlinks a.backlink-quote")}
+    assert backlinks == {"../articles/grain-deal.html#ann-istanbul", "../articles/tehran-summit.html#ann-erdogan"}
+    grain = parse_html(out / "articles" / "grain-deal.html")
+    note = grain.select_one("#note-initiative")
+    hrefs = [a["href"] for a in note.find_all("a")]
+    assert "../topics/black-sea.html" in hrefs and "tehran-summit.html#ann-erdogan" in hrefs
+    body_links = [a["href"] for a in grain.select(".article-body > p a, .article-body > p > a")]
+    assert "tehran-summit.html" in body_links and "#terms" in body_links
+    assert grain.select_one("figure img")["src"] == "../media/port.svg"
+    assert (out / "media" / "port.svg").is_file()
+    tag = parse_html(out / "tags" / "ukraine-war.html")
+    assert [a.get_text() for a in tag.select(".article-item-title a")] == ["Grain deal signed in Istanbul", "Summit in Tehran"]
+    black_sea = parse_html(out / "topics" / "black-sea.html")
+    assert black_sea.select_one('.topic-body a[href="turkey.html#membership"]')
+    wikilink = parse_html(out / "articles" / "tehran-summit.html").select_one('#note-grain a.wikilink')
+    assert wikilink.get_text() == "Grain deal signed in Istanbul" and wikilink["href"] == "grain-deal.html"
+
+
+def test_failed_build_leaves_previous_output_untouched(multi: Path) -> None:
+    assert run_cli("build", cwd=multi).returncode == 0
+    before = snapshot(multi / "output")
+    article = multi / "content" / "articles" / "grain-deal.md"
+    article.write_text(article.read_text(encoding="utf-8").replace("in Istanbul\"", "in Ankara\""), encoding="utf-8")
+    result = run_cli("build", cwd=multi)
+    assert result.returncode == 1
+    assert "content/articles/grain-deal.md:22:5: error: annotation 'istanbul': quote not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(multi / "output") == before
+    assert not list(multi.glob(".output.*"))
+
+
+def test_load_errors_of_all_files_reported_together(tmp_site) -> None:
+    root = tmp_site({
+        "content/articles/a.md": GOOD_ARTICLE.replace("NATO met.", "Someone met.").replace("note: The", "topic: natoo\n    note: The"),
+        "content/articles/b.md": "---\ntitle: B\ndate: yesterday\ntagz: [x]\n---\nText with [[nowhere]].\n",
+        "content/topics/nato.md": "---\ntitle: NATO\nsummary: s\n---\nBody.\n",
+        "content/articles/c.md": "---\ntitle: C\ndate: 2022-01-01\n",
+    })
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1
+    err = result.stderr
+    assert "content/articles/b.md:3:7: error: 'date' must be an ISO date like 2022-07-19, not 'yesterday'" in err
+    assert "content/articles/b.md:4:1: error: unknown key 'tagz' in article front matter\n    did you mean 'tags'?" in err
+    assert "content/articles/c.md:1:1: error: front matter is never closed" in err
+    assert "did you forget the closing '---'" in err
+    assert "Traceback" not in err
+    assert not (root / "output").exists()
+
+
+def test_unknown_topic_and_broken_link_are_errors(tmp_site) -> None:
+    root = tmp_site({
+        "content/articles/a.md": GOOD_ARTICLE.replace("note: The", "topic: natoo\n    note: See [[nato#nope]]. The"),
+        "content/topics/nato.md": "---\ntitle: NATO\nsummary: s\n---\n## History\n\n[x](missing.md)\n",
+    })
+    err = run_cli("build", cwd=root).stderr
+    assert "content/articles/a.md:7:12: error: annotation 'nato': unknown topic 'natoo'\n    did you mean 'nato'?" in err
+    assert "'#nope' is not a heading or annotation of topics/nato.html" in err
+    assert "content/topics/nato.md:7:1: error: link 'missing.md' leads to no page" in err
+
+
+def test_unknown_config_key_gets_did_you_mean(tmp_site) -> None:
+    root = tmp_site(site_yaml="title: T\nlanguge: en\n")
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1
+    assert "site.yaml:2:1: error: unknown key 'languge' in site.yaml\n    did you mean 'language'?" in result.stderr
+
+
+@pytest.mark.parametrize("output", [".", "content", ".."])
+def test_refuses_dangerous_output_folders(tmp_site, output: str) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
+    before = snapshot(root)
+    result = run_cli("build", "--output", output, cwd=root)
+    assert result.returncode == 1
+    assert "refusing to build" in result.stderr
+    assert snapshot(root) == before
+
+
+def test_refuses_a_folder_with_a_git_repository_or_foreign_files(tmp_site, tmp_path: Path) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    assert "refusing to build" in run_cli("build", "--output", str(repo), cwd=root).stderr
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me", encoding="utf-8")
+    result = run_cli("build", "--output", str(mine), cwd=root)
+    assert result.returncode == 1 and "holds files site-gen did not write: notes.txt" in result.stderr
+    forced = run_cli("build", "--output", str(mine), "--force", cwd=root)
+    assert forced.returncode == 0, forced.stderr
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert (mine / "index.html").is_file()
+
+
+def test_rebuild_removes_only_what_it_generated_and_keeps_unchanged_files(tmp_site) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE, "content/articles/b.md": GOOD_ARTICLE.replace("Good", "Other")})
+    assert run_cli("build", cwd=root).returncode == 0
+    out = root / "output"
+    css_inode = (out / "static" / "style.css").stat().st_ino
+    (root / "content" / "articles" / "b.md").unlink()
+    assert run_cli("build", cwd=root).returncode == 0
+    assert not (out / "articles" / "b.html").exists()
+    assert (out / "articles" / "a.html").is_file()
+    assert (out / "static" / "style.css").stat().st_ino == css_inode
+
+
+def test_a_site_theme_overrides_single_templates(tmp_site) -> None:
+    root = tmp_site({
+        "content/articles/a.md": GOOD_ARTICLE,
+        "themes/mine/templates/404.html": "{% extends 'base.html' %}{% block content %}<p id='custom'>Lost</p>{% endblock %}",
+    }, site_yaml="title: T\ntheme: mine\n")
+    assert run_cli("build", cwd=root).returncode == 0
+    assert parse_html(root / "output" / "404.html").select_one("#custom").get_text() == "Lost"
+    assert parse_html(root / "output" / "articles" / "a.html").select_one("#ann-nato")
+
+
+def test_template_error_reported_at_template_line(tmp_site) -> None:
+    root = tmp_site({
+        "content/articles/a.md": GOOD_ARTICLE,
+        "themes/mine/templates/404.html": "{% extends 'base.html' %}\n{% block content %}\n{{ no_such_thing.x }}\n{% endblock %}",
+    }, site_yaml="title: T\ntheme: mine\n")
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1
+    assert "themes/mine/templates/404.html:3:1: error: template error: 'no_such_thing' is undefined" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_module_entry_point_and_version(tmp_path: Path) -> None:
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("site-gen ")
