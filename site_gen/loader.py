@@ -9,7 +9,7 @@ file is collected before giving up, so one build shows them all.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -34,13 +34,59 @@ def load_library(config: SiteConfig, cache: LoadCache | None = None) -> Library:
     """
     cache = cache if cache is not None else {}
     diagnostics: list[Diagnostic] = []
+    pages: list[Document] = []
+    for source in content_sources(config):
+        try:
+            data = read_page_bytes(source.file, source.shown, config.content_path)
+            digest = page_digest(data)
+            cached = cache.get(source.shown)
+            if cached is None or cached[0] != digest:
+                cached = cache[source.shown] = (digest, parse_source(source, data))
+            pages.append(cached[1])
+        except DiagnosticError as exc:
+            cache.pop(source.shown, None)
+            diagnostics.extend(exc.diagnostics)
+    return assemble_library(pages, diagnostics)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One page file of the content folder, as found before reading it."""
+
+    file: Path
+    shown: str
+    """The path as shown in messages and used as the page's `path` (the link's own name for a symlink)."""
+    kind: str
+    """"article" or "topic"."""
+
+
+def content_sources(config: SiteConfig) -> list[Source]:
+    """Every page file, articles first, each folder in name order; raise if content/ is missing."""
     content = config.content_path
     if not content.is_dir():
         shown = display_path(content, config.root)
         raise DiagnosticError([error(SourceLocation(config.config_path), f"content folder '{shown}' not found",
                                      "create content/articles/ and content/topics/, or set content_dir in site.yaml")])
-    articles = _load_kind(config, content / "articles", parse_article, diagnostics, cache)
-    topics = _load_kind(config, content / "topics", parse_topic, diagnostics, cache)
+    return [Source(file, f"{display_path(file.parent, config.root)}/{file.name}", kind)
+            for kind, folder in (("article", content / "articles"), ("topic", content / "topics"))
+            for file in page_files(folder)]
+
+
+def page_digest(data: bytes) -> bytes:
+    """The content hash a page is cached under."""
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def parse_source(source: Source, data: bytes) -> Document:
+    """A page file's bytes -> its Article or Topic; raise DiagnosticError with every problem."""
+    parse = parse_article if source.kind == "article" else parse_topic
+    return parse(decode_page(data, source.shown), source.shown, source.file.stem)
+
+
+def assemble_library(pages: list[Document], diagnostics: list[Diagnostic]) -> Library:
+    """The loaded pages as a Library in reading order; raise on `diagnostics` or a duplicate slug."""
+    articles = [p for p in pages if isinstance(p, Article)]
+    topics = [p for p in pages if isinstance(p, Topic)]
     _check_unique_slugs(articles, "article", diagnostics)
     _check_unique_slugs(topics, "topic", diagnostics)
     if diagnostics:
@@ -56,44 +102,43 @@ def page_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix == ".md" and not p.name.startswith("."))
 
 
-def _load_kind(config: SiteConfig, folder: Path, parse: Callable[[str, str, str], PageT],
-               diagnostics: list[Diagnostic], cache: LoadCache) -> list[PageT]:
-    pages: list[PageT] = []
-    for file in page_files(folder):
-        shown = display_path(file, config.root)
-        try:
-            data = read_page_bytes(file, shown)
-            digest = hashlib.blake2b(data, digest_size=16).digest()
-            cached = cache.get(shown)
-            if cached is not None and cached[0] == digest:
-                pages.append(cached[1])  # type: ignore[arg-type]
-                continue
-            page = parse(decode_page(data, shown), shown, file.stem)
-            cache[shown] = (digest, page)
-            pages.append(page)
-        except DiagnosticError as exc:
-            cache.pop(shown, None)
-            diagnostics.extend(exc.diagnostics)
-    return pages
-
-
 def read_page_text(file: Path, shown: str) -> str:
     """Read a page as text: UTF-8 only, a BOM dropped, CRLF/CR turned into LF."""
     return decode_page(read_page_bytes(file, shown), shown)
 
 
-def read_page_bytes(file: Path, shown: str) -> bytes:
-    """A page file's bytes, refusing what cannot be a page (folders, huge files, unreadable ones)."""
+def read_page_bytes(file: Path, shown: str, inside: Path | None = None) -> bytes:
+    """A page file's bytes, refusing what cannot be a page (folders, pipes, huge or unreadable files).
+
+    With `inside` (the content folder), a symlink leading out of it is refused too, so a
+    page cannot publish a file from elsewhere on the machine (#8).
+    """
     where = SourceLocation(shown, 1, 1)
     try:
-        if not file.is_file():
-            raise DiagnosticError([error(where, "not a regular file (a broken symlink or a folder named .md?)")])
+        problem = _not_a_page(file, inside)
+        if problem:
+            raise DiagnosticError([error(where, *problem)])
         if file.stat().st_size > MAX_FILE_BYTES:
             raise DiagnosticError([error(where, f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB",
                                          "split it, or check that it is really a Markdown page")])
         return file.read_bytes()
     except OSError as exc:
-        raise DiagnosticError([error(where, f"cannot read file: {exc.strerror}")]) from None
+        raise DiagnosticError([error(where, f"cannot read file: {exc.strerror}",
+                                     "make it readable (chmod a+r), or move it out of content/")]) from None
+
+
+def _not_a_page(file: Path, inside: Path | None) -> tuple[str, str] | None:
+    """Why `file` cannot be read as a page and what to do, or None when it can."""
+    if file.is_symlink() and not file.exists():
+        return ("a symlink that leads nowhere (it is broken or part of a loop)",
+                "point the symlink at an existing page, or remove it")
+    if file.is_dir():
+        return "a folder named like a page", "a page is a file: rename the folder so its name does not end in .md"
+    if not file.is_file():
+        return "not a regular file (a pipe, socket or device)", "only Markdown files belong in content/; remove it"
+    if inside is not None and not file.resolve().is_relative_to(inside.resolve()):
+        return "a symlink to a file outside the content folder", "copy the page into content/ instead of linking to it"
+    return None
 
 
 def decode_page(data: bytes, shown: str) -> str:

@@ -33,6 +33,10 @@ class MappingReader:
         """Record an error at a field's location."""
         self.diagnostics.append(error(self.where(key), message, hint))
 
+    def fail_at(self, key_path: tuple[str | int, ...], message: str, hint: str = "") -> None:
+        """Record an error at a value nested below this mapping (e.g. ("tags", 2))."""
+        self.diagnostics.append(error(self.doc.where(*self.base, *key_path), message, hint))
+
     def reject_unknown(self, allowed: Iterable[str], what: str) -> None:
         """Every key not in `allowed` is an error, with the nearest allowed key as a hint."""
         allowed = list(allowed)
@@ -52,14 +56,15 @@ class MappingReader:
         raw = self.value.get(key)
         if raw is None:
             if required:
-                self.fail(None, f"missing required key '{key}'")
+                self.fail(None, f"missing required key '{key}'", f"add a line '{key}: ...' here")
             return default
         if not isinstance(raw, str):
             self.fail(key, f"'{key}' must be text, not {_type_name(raw)}",
-                      f"put the value in quotes: {key}: \"{raw}\"" if not isinstance(raw, (list, dict)) else "")
+                      f"put the value in quotes: {key}: \"{raw}\"" if not isinstance(raw, (list, dict))
+                      else f"write '{key}: |' and the text on the lines below it, indented")
             return default
         if required and not raw.strip():
-            self.fail(key, f"'{key}' must not be empty")
+            self.fail(key, f"'{key}' must not be empty", f"give '{key}' a value that is not blank")
         return raw
 
     def boolean(self, key: str, default: bool = False) -> bool:
@@ -68,7 +73,7 @@ class MappingReader:
         if raw is None:
             return default
         if not isinstance(raw, bool):
-            self.fail(key, f"'{key}' must be true or false, not {_type_name(raw)}")
+            self.fail(key, f"'{key}' must be true or false, not {_type_name(raw)}", f"write {key}: true or {key}: false")
             return default
         return raw
 
@@ -77,7 +82,7 @@ class MappingReader:
         raw = self.value.get(key)
         if raw is None:
             if required:
-                self.fail(None, f"missing required key '{key}'", f"add e.g. {key}: {dt.date.today().isoformat()}")
+                self.fail(None, f"missing required key '{key}'", f"add a line like {key}: 2022-07-19")
             return None
         if isinstance(raw, dt.datetime):
             return raw.date()
@@ -88,7 +93,7 @@ class MappingReader:
                 return dt.date.fromisoformat(raw.strip())
             except ValueError:
                 pass
-        self.fail(key, f"'{key}' must be an ISO date like 2022-07-19, not {raw!r}")
+        self.fail(key, f"'{key}' must be an ISO date like 2022-07-19, not {raw!r}", "write the day as YYYY-MM-DD")
         return None
 
     def string_list(self, key: str) -> tuple[str, ...]:
@@ -105,7 +110,8 @@ class MappingReader:
                 items.append(item)
             else:
                 self.diagnostics.append(error(self.doc.where(*self.base, key, i),
-                                              f"each entry of '{key}' must be non-empty text, not {_type_name(item)}"))
+                                              f"each entry of '{key}' must be non-empty text, not {_type_name(item)}",
+                                              "write the entry as a word or phrase, in quotes if it is a number"))
         return tuple(items)
 
     def mapping(self, key: str) -> "MappingReader | None":
@@ -114,7 +120,8 @@ class MappingReader:
         if raw is None:
             return None
         if not isinstance(raw, dict):
-            self.fail(key, f"'{key}' must be a mapping (key: value lines), not {_type_name(raw)}")
+            self.fail(key, f"'{key}' must be a mapping (key: value lines), not {_type_name(raw)}",
+                      f"write '{key}:' alone on its line and its keys on the lines below it, indented")
             return None
         return MappingReader(self.doc, self.base + (key,), raw, self.diagnostics)
 
@@ -124,7 +131,8 @@ class MappingReader:
         if raw is None:
             return []
         if not isinstance(raw, list):
-            self.fail(key, f"'{key}' must be a list, not {_type_name(raw)}")
+            self.fail(key, f"'{key}' must be a list, not {_type_name(raw)}",
+                      f"write '{key}:' alone on its line and each entry below it, starting with '- '")
             return []
         readers = []
         for i, item in enumerate(raw):
@@ -132,8 +140,14 @@ class MappingReader:
                 readers.append(MappingReader(self.doc, self.base + (key, i), item, self.diagnostics))
             else:
                 self.diagnostics.append(error(self.doc.where(*self.base, key, i),
-                                              f"each entry of '{key}' must be a mapping, not {_type_name(item)}"))
+                                              f"each entry of '{key}' must be a mapping, not {_type_name(item)}",
+                                              "write each entry as '- key: value' with its other keys below it"))
         return readers
+
+
+def printable(text: str) -> str:
+    """A value as a message may show it: control characters (NUL, escape, ...) written as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _type_name(value: Any) -> str:

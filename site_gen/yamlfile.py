@@ -8,6 +8,7 @@ values ourselves, and record the location of each value under its key path
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,26 +35,74 @@ class LocatedYaml:
         return self.locations[path]
 
 
+_PLAIN_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+MAX_NODES = 50_000
+"""More values than any front matter or site.yaml needs; a document that expands past it
+through aliases (`*name`, the "billion laughs" attack) is refused instead of eating memory."""
+
+
 def load_yaml(text: str, path: str, line_offset: int = 0) -> LocatedYaml:
     """Parse one YAML document; raise DiagnosticError with file lines on any problem.
 
     `line_offset` is the number of file lines before `text` (the front-matter
     fence), so errors point at the line in the user's file, not in the snippet.
+    Only DiagnosticError ever leaves this function, whatever the text (issue 8).
     """
-    loader = yaml.SafeLoader(text)
+    start = SourceLocation(path, line_offset + 1, 1)
+    loader: Any = None
     try:
-        node = loader.get_single_node()
+        loader, node = _compose(text)
         if node is None:
-            return LocatedYaml(None, {(): SourceLocation(path, line_offset + 1, 1)})
+            return LocatedYaml(None, {(): start})
         located = LocatedYaml(None)
-        located.value = _convert(loader, node, (), located, path, line_offset)
+        located.value = _Converter(loader, located, path, line_offset).convert(node, ())
         return located
     except yaml.MarkedYAMLError as exc:
         raise DiagnosticError([_yaml_error(exc, path, line_offset)]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position in the text
+        raise DiagnosticError([_reader_error(exc, text, path, line_offset)]) from None
     except yaml.YAMLError as exc:  # errors without a mark (rare): still say where
-        raise DiagnosticError([error(SourceLocation(path, line_offset + 1, 1), f"invalid YAML: {exc}")]) from None
+        raise DiagnosticError([error(start, f"invalid YAML: {exc}")]) from None
+    except RecursionError:
+        raise DiagnosticError([error(start, "invalid YAML: values are nested too deeply",
+                                     "site-gen files need a few levels of nesting at most; flatten the lists")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+_LIBYAML_SAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+"""Characters on which libyaml and PyYAML may disagree (tabs, CR, NEL, BOM, line/paragraph
+separators, control characters): texts holding one are composed by PyYAML alone."""
+
+
+def _compose(text: str) -> tuple[Any, yaml.Node | None]:
+    """The node tree of `text` and the loader that made it (its constructor builds the values).
+
+    libyaml composes about 7x faster than PyYAML (issue 4: YAML was a third of a cold build), so
+    it is used whenever the text holds only characters both read alike; when it fails, PyYAML
+    parses again so the error message and its place are exactly PyYAML's (issue 8's hints key
+    on them). Without libyaml (PyYAML built without it), PyYAML alone is used.
+    """
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None and not _LIBYAML_SAFE.search(text):
+        loader = fast(text)
+        try:
+            return loader, loader.get_single_node()
+        except yaml.YAMLError:
+            loader.dispose()
+    loader = yaml.SafeLoader(text)
+    return loader, loader.get_single_node()
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str, line_offset: int) -> Any:
+    """A character YAML does not accept (a control character), at its line and column."""
+    position = min(exc.position, len(text))
+    line = text.count("\n", 0, position) + 1 + line_offset
+    col = position - text.rfind("\n", 0, position)
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    return error(SourceLocation(path, line, col), f"invalid YAML: special character U+{code:04X} is not allowed",
+                 "delete the invisible character (copied from another program?), or write it as an escape in double quotes")
 
 
 def _location(node: yaml.Node, path: str, line_offset: int) -> SourceLocation:
@@ -61,45 +110,112 @@ def _location(node: yaml.Node, path: str, line_offset: int) -> SourceLocation:
     return SourceLocation(path, mark.line + 1 + line_offset, mark.column + 1)
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, key_path: KeyPath,
-             located: LocatedYaml, path: str, line_offset: int) -> Any:
-    located.locations[key_path] = _location(node, path, line_offset)
-    if isinstance(node, yaml.MappingNode):
-        return _convert_mapping(loader, node, key_path, located, path, line_offset)
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, key_path + (i,), located, path, line_offset)
-                for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+class _Converter:
+    """Turns one composed node tree into plain values, recording locations; lives for one load.
+
+    Counts the values it makes and the nodes it is inside of, so aliases can neither
+    expand without bound nor make a value contain itself (`a: &a [*a]`).
+    """
+
+    def __init__(self, loader: yaml.SafeLoader, located: LocatedYaml, path: str, line_offset: int):
+        self.loader = loader
+        self.located = located
+        self.path = path
+        self.line_offset = line_offset
+        self.count = 0
+        self.inside: set[int] = set()
+
+    def where(self, node: yaml.Node) -> SourceLocation:
+        """The file location of a node."""
+        return _location(node, self.path, self.line_offset)
+
+    def convert(self, node: yaml.Node, key_path: KeyPath) -> Any:
+        """The plain value of `node`, stored at `key_path`."""
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise DiagnosticError([error(self.where(node), f"YAML expands to more than {MAX_NODES} values",
+                                         "aliases (*name) repeat whole values; write the values out instead")])
+        if id(node) in self.inside:
+            raise DiagnosticError([error(self.where(node), "a YAML alias makes this value contain itself",
+                                         "an alias (*name) cannot point at a value that encloses it")])
+        self.located.locations[key_path] = self.where(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if node.tag not in _PLAIN_COLLECTION_TAGS:  # PyYAML would build a Python object from it (!!python/...)
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise DiagnosticError([error(self.where(node), f"unsupported YAML tag '{tag}'",
+                                         "site-gen reads plain YAML only: remove the '!' tag")])
+        self.inside.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, key_path)
+            return [self.convert(item, key_path + (i,)) for i, item in enumerate(node.value)]
+        finally:
+            self.inside.discard(id(node))
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """A scalar's Python value; a value its tag cannot hold (a 13th month) is a located error."""
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError) as exc:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                raise DiagnosticError([error(self.where(node), f"invalid date '{node.value}': {exc}",
+                                             "write dates as YYYY-MM-DD, e.g. 2022-07-19")]) from None
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise DiagnosticError([error(self.where(node), f"invalid {kind} value '{node.value}': {exc}",
+                                         "put the value in quotes to make it text")]) from None
+
+    def mapping(self, node: yaml.MappingNode, key_path: KeyPath) -> dict[str, Any]:
+        """A mapping with text keys; a duplicate key is an error (PyYAML keeps the last silently)."""
+        self.loader.flatten_mapping(node)  # resolves `<<` merge keys the way safe_load does
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            where = self.where(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise DiagnosticError([error(where, "a mapping key must be a plain value, not a list or mapping",
+                                             "write key: value, with a word or number as the key")])
+            key = str(self.scalar(key_node))
+            if key in result:
+                first = self.located.locations[key_path + (key,)]
+                raise DiagnosticError([error(where, f"duplicate key '{key}' (first given on line {first.line})",
+                                             "remove one of the two; YAML would silently keep only the last")])
+            self.located.key_locations[key_path + (key,)] = where
+            result[key] = self.convert(value_node, key_path + (key,))
+        return result
 
 
-def _convert_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, key_path: KeyPath,
-                     located: LocatedYaml, path: str, line_offset: int) -> dict[str, Any]:
-    loader.flatten_mapping(node)  # resolves `<<` merge keys the way safe_load does
-    result: dict[str, Any] = {}
-    for key_node, value_node in node.value:
-        where = _location(key_node, path, line_offset)
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise DiagnosticError([error(where, "a mapping key must be a plain value, not a list or mapping")])
-        key = str(loader.construct_object(key_node))
-        if key in result:
-            first = located.locations[key_path + (key,)]
-            raise DiagnosticError([error(where, f"duplicate key '{key}' (first given on line {first.line})",
-                                         "remove one of the two; YAML would silently keep only the last")])
-        located.key_locations[key_path + (key,)] = where
-        result[key] = _convert(loader, value_node, key_path + (key,), located, path, line_offset)
-    return result
+_YAML_HINTS = (
+    ("'\\t'", "YAML does not allow tabs for indentation; indent with spaces"),
+    ("mapping values are not allowed", "keys of one mapping must start in the same column; "
+                                       "a value containing ': ' must be quoted, e.g. quote: \"Note: ...\""),
+    ("expected <block end>", "check the indentation: keys of one mapping start in the same column, "
+                             "and list items ('- ') under a key are indented alike"),
+    ("did not find expected key", "check the indentation of this line against the key above it"),
+    ("did not find expected '-'", "check the indentation: every item of a list starts with '- ' in the same column"),
+    ("could not find expected ':'", "write each entry as key: value (is a ':' missing, or the line wrongly indented?)"),
+    ("end of stream (while scanning a quoted", "close the quote that opens here (in YAML, a quote may span lines but not leave the block)"),
+    ("end of stream", "close the bracket opened at {context}"),
+    ("expected ',' or", "close the list or mapping opened at {context}, or quote a value that contains ':' or ','"),
+    ("undefined alias", "a value starting with '*' is an alias; put the value in quotes to make it text"),
+    ("cannot start any token", "put the value in quotes: YAML reserves this character at the start of a value"),
+    ("unknown escape character", "inside double quotes a backslash starts an escape: use single quotes, or write \\\\"),
+    ("constructor for the tag", "site-gen reads plain YAML only: remove the '!' tag or quote the value"),
+    ("single document", "the YAML holds one document only: remove the extra '---' line"),
+)
+"""Substring of PyYAML's problem -> what the author should do about it."""
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, path: str, line_offset: int) -> Any:
     mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark and "end of stream" in (exc.problem or "") and "quoted scalar" in (exc.context or ""):
+        mark = exc.context_mark  # an unclosed quote: point where it opens, not at the end of the text
     line = (mark.line + 1 if mark else 1) + line_offset
     col = mark.column + 1 if mark else 1
     problem = exc.problem or "invalid YAML"
     if exc.context:
         problem = f"{problem} ({exc.context})"
-    hint = ""
-    if "\t" in problem or "'\\t'" in problem:
-        hint = "YAML does not allow tabs for indentation; indent with spaces"
-    elif "mapping values are not allowed" in problem:
-        hint = "a value containing ': ' must be quoted, e.g. quote: \"Note: ...\""
+    context = exc.context_mark
+    opened = f"line {context.line + 1 + line_offset}, column {context.column + 1}" if context else "the value"
+    hint = next((text.format(context=opened) for key, text in _YAML_HINTS if key in problem),
+                "check the YAML syntax here; putting the value in quotes often helps")
     return error(SourceLocation(path, line, col), f"invalid YAML: {problem}", hint)
