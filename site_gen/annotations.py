@@ -15,6 +15,7 @@ phrase, outside any link or emphasis it ends in. Results go to
 from __future__ import annotations
 
 import bisect
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from site_gen.model import Annotation
 
@@ -215,12 +217,15 @@ def line_of(reader: ReaderText, raw_index: int) -> int:
 
 
 def _problem(reader: ReaderText, annotation: Annotation, found: list[int], fitting: list[int]) -> AnchorProblem:
+    """Why an annotation did not anchor, with a re-anchoring suggestion where there is one."""
     quote = annotation.quote.strip()
     if not found:
-        return AnchorProblem(annotation, f"quote not found in the text: \"{quote}\"", _closest_hint(reader, quote))
+        return AnchorProblem(annotation, f"quote not found in the text: \"{quote}\"", _closest_hint(reader, annotation))
     if not fitting:
+        suggestion = closest_passage(reader, annotation)
+        paste = "\n" + _paste_text(suggestion) if suggestion else ""
         return AnchorProblem(annotation, f"quote \"{quote}\" is in the text, but not with the given prefix/suffix",
-                             "it occurs at " + _places(reader, found) + "; correct prefix/suffix")
+                             "it occurs at " + _places(reader, found) + "; correct prefix/suffix" + paste)
     return AnchorProblem(annotation, f"quote \"{quote}\" occurs {len(fitting)} times",
                          f"it occurs at {_places(reader, fitting)}; add prefix: or suffix: "
                          "(the words just before or after it) to pick one")
@@ -235,21 +240,221 @@ def _places(reader: ReaderText, starts: list[int]) -> str:
     return ", ".join(places)
 
 
-def closest_passage(reader: ReaderText, quote: str) -> tuple[str, int, float]:
-    """The passage of the text most like `quote`, its raw start, and a 0-100 score."""
-    folded_quote = fold(quote)
-    if not reader.folded or not folded_quote:
-        return "", 0, 0.0
-    match = fuzz.partial_ratio_alignment(folded_quote, reader.folded, processor=None)
-    passage = reader.folded[match.dest_start:match.dest_end]
-    return passage.replace(BLOCK_SEP, " ").strip(), reader.raw_index(min(match.dest_start, len(reader.folded) - 1)), match.score
+# --- re-anchoring: the closest passage to a quote that no longer matches (#6) ------------------
+# The passage is searched on the folded reader text. If the quote still occurs but its
+# prefix/suffix fit no occurrence, the occurrence whose surroundings are most like the old
+# prefix/suffix wins. Otherwise rapidfuzz's partial_ratio_alignment (C++, fast on long texts;
+# difflib is quadratic) finds the best window case-insensitively, whose ends are then snapped
+# to word edges by keeping the nearby pair most similar to the quote by Levenshtein distance
+# (a replaced word costs less than a dropped one, so "hosted X" -> "welcomed X", not "X"). That
+# similarity, 0-100, is the score; below REANCHOR_THRESHOLD nothing is suggested. A passage that occurs more
+# than once gets the fewest words before (else after) it that make it unique as prefix (suffix).
+
+REANCHOR_THRESHOLD = 70.0
+"""Minimum similarity (normalized Levenshtein, 0-100) of a passage to the old quote to be suggested;
+below it the quote was rewritten too much for a guess to be useful."""
+REANCHOR_FIX_THRESHOLD = 80.0
+"""Minimum similarity for `check --fix` to apply a suggestion without a person looking at it
+("in Tehran on Tuesday" -> "in Ankara on Tuesday" scores 75: a hint, never an automatic edit)."""
+_MAX_CONTEXT_WORDS = 8
 
 
-def _closest_hint(reader: ReaderText, quote: str) -> str:
-    passage, raw_start, score = closest_passage(reader, quote)
-    if score < 50:
-        return "no similar passage in the text; check that the annotation belongs to this article"
-    return f"closest passage (line {line_of(reader, raw_start)}): \"{passage}\""
+@dataclass(frozen=True)
+class Suggestion:
+    """What to paste to re-anchor a note: the new quote, and prefix/suffix when they must change."""
+
+    quote: str
+    prefix: str | None
+    """The new prefix, or None to leave the annotation's prefix as it is (absent, or still fitting)."""
+    suffix: str | None
+    line: int
+    """File line of the passage."""
+    score: float
+
+    def yaml_lines(self) -> list[str]:
+        """The front-matter lines to paste, e.g. `quote: "..."` (JSON strings are valid YAML)."""
+        pairs = [("quote", self.quote), ("prefix", self.prefix), ("suffix", self.suffix)]
+        return [f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in pairs if value is not None]
+
+
+def closest_passage(reader: ReaderText, annotation: Annotation,
+                    threshold: float = REANCHOR_THRESHOLD) -> Suggestion | None:
+    """Where the annotation's quote most likely went, as values to paste; None when nothing is close."""
+    quote, prefix, suffix = fold(annotation.quote).strip(), fold(annotation.prefix), fold(annotation.suffix)
+    if not quote or not reader.folded.strip(BLOCK_SEP):
+        return None
+    exact = _all_at(reader.folded, quote)
+    if exact:
+        start = _best_by_context(reader.folded, exact, len(quote), prefix, suffix)
+        found = ((start, start + len(quote)), 100.0) if start is not None else None
+    else:
+        found = _fuzzy_span(reader.folded, quote)
+    if found is None or found[1] < threshold:
+        return None
+    spans = _context_spans(reader.folded, found[0], prefix, suffix)
+    if spans is None:
+        return None
+    (start, end), new_prefix, new_suffix = found[0], *spans
+    return Suggestion(_raw_words(reader, start, end), _raw_words(reader, *new_prefix) if new_prefix else None,
+                      _raw_words(reader, *new_suffix) if new_suffix else None,
+                      line_of(reader, reader.raw_index(start)), found[1])
+
+
+def _closest_hint(reader: ReaderText, annotation: Annotation) -> str:
+    suggestion = closest_passage(reader, annotation)
+    if suggestion is None:
+        return (f"no passage of the text is {REANCHOR_THRESHOLD:.0f}% similar to it; check that the note belongs "
+                "to this article, or quote the phrase again from the text")
+    return (f"closest passage (line {suggestion.line}): \"{suggestion.quote}\" ({suggestion.score:.0f}% similar)\n"
+            + _paste_text(suggestion))
+
+
+def _paste_text(suggestion: Suggestion) -> str:
+    lines = "\n".join("  " + line for line in suggestion.yaml_lines())
+    if suggestion.score >= REANCHOR_FIX_THRESHOLD:
+        return f"to re-anchor the note there, set in its front matter:\n{lines}\nor run `site-gen check --fix` to do it"
+    return (f"if the note is about that passage, set in its front matter:\n{lines}\n"
+            f"(too different for `site-gen check --fix`, which needs {REANCHOR_FIX_THRESHOLD:.0f}%)")
+
+
+def _raw_words(reader: ReaderText, start: int, end: int) -> str:
+    """The text a reader sees for a folded span (curly quotes kept), whitespace runs as one space."""
+    if end <= start:
+        return ""
+    raw_start, raw_end = reader.raw_range(start, end)
+    return _WS_RUN.sub(" ", reader.raw[raw_start:raw_end])
+
+
+def _all_at(text: str, needle: str) -> list[int]:
+    found, at = [], text.find(needle)
+    while at != -1:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
+
+
+def _best_by_context(folded: str, starts: list[int], length: int, prefix: str, suffix: str) -> int | None:
+    """The occurrence whose surroundings are most like the old prefix/suffix; None on a tie."""
+    def closeness(start: int) -> float:
+        before = _block_part(folded, start, before=True)[-len(prefix) - 8:]
+        after = _block_part(folded, start + length, before=False)[:len(suffix) + 8]
+        return ((fuzz.partial_ratio(prefix.strip(), before) if prefix.strip() else 0.0)
+                + (fuzz.partial_ratio(suffix.strip(), after) if suffix.strip() else 0.0))
+    ranked = sorted(starts, key=closeness, reverse=True)
+    if len(ranked) > 1 and closeness(ranked[0]) == closeness(ranked[1]):
+        return None
+    return ranked[0]
+
+
+def _block_part(folded: str, at: int, before: bool) -> str:
+    """The text of `at`'s block before (or after) `at`."""
+    if before:
+        return folded[folded.rfind(BLOCK_SEP, 0, at) + 1:at]
+    end = folded.find(BLOCK_SEP, at)
+    return folded[at:len(folded) if end == -1 else end]
+
+
+def _fuzzy_span(folded: str, quote: str) -> tuple[tuple[int, int], float] | None:
+    """The span most like `quote` (case-insensitively), snapped to word edges, and its ratio."""
+    lowered, lowered_quote = _same_length_lower(folded), _same_length_lower(quote)
+    match = fuzz.partial_ratio_alignment(lowered_quote, lowered, processor=None)
+    if match is None or match.dest_end <= match.dest_start:
+        return None
+    block_start = folded.rfind(BLOCK_SEP, 0, match.dest_start) + 1
+    block_end = folded.find(BLOCK_SEP, match.dest_start)
+    block_end = len(folded) if block_end == -1 else block_end
+    slack = min(40, max(12, len(quote) // 3))  # bounded: the pairs tried grow with its square
+    starts = _edges(folded, max(block_start, match.dest_start - slack), min(block_end, match.dest_start + slack))
+    ends = _edges(folded, max(block_start, match.dest_end - slack), min(block_end, match.dest_end + slack))
+    best: tuple[float, int, int, int, int] | None = None
+    for s in (e for e in starts if e < block_end and _word_edge(folded, e, forward=True)):
+        for e in (e for e in ends if e > s and _word_edge(folded, e - 1, forward=False)):
+            score = 100 * Levenshtein.normalized_similarity(lowered_quote, lowered[s:e])
+            same_edges = (folded[s].isalnum() == quote[0].isalnum()) + (folded[e - 1].isalnum() == quote[-1].isalnum())
+            key = (score, same_edges, -abs(e - s - len(quote)), -s, e)
+            best = key if best is None or key > best else best
+    return ((-best[3], best[4]), best[0]) if best else None
+
+
+def _same_length_lower(text: str) -> str:
+    """Lower case without changing the length (a few characters lower-case to two)."""
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+def _word_edge(text: str, at: int, forward: bool) -> bool:
+    """Can a passage start (end) with the character at `at`? Not with a space or a lone dash."""
+    step = 1 if forward else -1
+    while 0 <= at < len(text) and not text[at].isalnum():
+        if text[at].isspace() or text[at] == BLOCK_SEP:
+            return False
+        at += step
+    return 0 <= at < len(text)
+
+
+def _edges(text: str, lo: int, hi: int) -> list[int]:
+    """Positions in [lo, hi] where the kind of character changes (letter/digit, space, other)."""
+    def kind(c: str) -> int:
+        return 0 if c.isalnum() else 1 if c.isspace() else 2
+    return [i for i in range(lo, hi + 1) if i in (lo, hi) or kind(text[i - 1]) != kind(text[i])]
+
+
+Span = tuple[int, int]
+
+
+def _context_spans(folded: str, span: Span, prefix: str, suffix: str) -> tuple[Span | None, Span | None] | None:
+    """New prefix/suffix spans for a passage: None where the old value can stay; None overall if ambiguous."""
+    start, end = span
+    others = [s for s in _all_at(folded, folded[start:end]) if s != start]
+    prefix_fits, suffix_fits = _fits_before(folded, start, prefix), _fits_after(folded, end, suffix)
+    new_prefix = None if prefix_fits else _words_span(folded, start, 3, before=True)
+    new_suffix = None if suffix_fits else _words_span(folded, end, 3, before=False)
+    if not others:
+        return new_prefix, new_suffix
+    if prefix_fits and suffix_fits and (prefix.strip() or suffix.strip()) and not any(
+            _fits_before(folded, o, prefix) and _fits_after(folded, o + end - start, suffix) for o in others):
+        return None, None
+    chosen = _disambiguating(folded, span, others)
+    if chosen is None:
+        return None
+    # an old value that no longer fits is replaced even where the new passage does not need one
+    return (chosen[0] if chosen[0] is not None else new_prefix, chosen[1] if chosen[1] is not None else new_suffix)
+
+
+def _disambiguating(folded: str, span: Span, others: list[int]) -> tuple[Span | None, Span | None] | None:
+    """The fewest words before (else after, else both) that tell this occurrence from the others."""
+    start, end = span
+    for words in range(2, _MAX_CONTEXT_WORDS + 1):
+        before, after = _words_span(folded, start, words, before=True), _words_span(folded, end, words, before=False)
+        before_text, after_text = folded[before[0]:before[1]], folded[after[0]:after[1]]
+        unique_before = before_text.strip() and not any(_fits_before(folded, o, before_text) for o in others)
+        unique_after = after_text.strip() and not any(_fits_after(folded, o + end - start, after_text) for o in others)
+        if unique_before or unique_after:
+            return (before, None) if unique_before else (None, after)
+        if before_text.strip() and after_text.strip() and not any(
+                _fits_before(folded, o, before_text) and _fits_after(folded, o + end - start, after_text)
+                for o in others):
+            return before, after
+    return None
+
+
+def _fits_before(folded: str, start: int, prefix: str) -> bool:
+    """The rule `find_occurrences` applies to a prefix."""
+    return folded[:start].rstrip().endswith(prefix.rstrip())
+
+
+def _fits_after(folded: str, end: int, suffix: str) -> bool:
+    """The rule `find_occurrences` applies to a suffix."""
+    return folded[end:].lstrip().startswith(suffix.lstrip())
+
+
+def _words_span(folded: str, at: int, words: int, before: bool) -> Span:
+    """The span of up to `words` words just before (or after) `at`, within its block."""
+    text = _block_part(folded, at, before)
+    stripped = text.rstrip() if before else text.lstrip()
+    pieces = stripped.split(" ")
+    taken = (" ".join(pieces[-words:]) if before else " ".join(pieces[:words])) if stripped else ""
+    gap = len(text) - len(stripped)
+    return (at - gap - len(taken), at) if before else (at, at + gap + len(taken))
 
 
 # --- the markdown-it plugin --------------------------------------------------------------
@@ -339,7 +544,7 @@ def _pieces_left(anchor: Anchor, cuts: dict[int, list[Cut]]) -> int:
 def _pieces(child: Token, child_cuts: list[Cut]) -> list[tuple[Token, list[Anchor]]]:
     """Split a child at every cut boundary; each piece with the anchors covering it, outermost first."""
     bounds = sorted({b for s, e, _ in child_cuts for b in (s, e)})
-    pieces = []
+    pieces: list[tuple[Token, list[Anchor]]] = []
     for p, q in zip(bounds, bounds[1:]):
         active = sorted((a for s, e, a in child_cuts if s <= p and q <= e), key=lambda a: (a.start, -a.end))
         if not active:

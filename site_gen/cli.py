@@ -8,15 +8,20 @@ command lives in its own `commands_*` module exposing `register(subparsers)`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from site_gen import __version__
 from site_gen.commands_build import register as register_build
 from site_gen.commands_check import register as register_check
+from site_gen.commands_import import register as register_import
+from site_gen.commands_list import register as register_list
+from site_gen.commands_new import register as register_new
+from site_gen.commands_serve import register as register_serve
 from site_gen.diagnostics import DiagnosticError
 from site_gen.report import print_diagnostics
 
-COMMANDS = [register_build, register_check]
+COMMANDS = [register_build, register_check, register_serve, register_import, register_new, register_list]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `site-gen list ... | head`: the reader went away; exit quietly like other Unix tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
 
 
 def _parser() -> argparse.ArgumentParser:

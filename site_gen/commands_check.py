@@ -2,17 +2,31 @@
 
 Reports every error and warning (broken links and fragments, quotes that do
 not anchor, unknown or unused topics, missing images, duplicate slugs and ids)
-as `path:line:col`, and exits 1 when there is an error.
+as `path:line:col`, and exits 1 when there is an error. External links are
+counted; `--list-external` lists them with their places, and `--external`
+tries each one (with a timeout) and reports the broken ones as errors.
+`--fix` first re-anchors notes whose quote moved (see `reanchor`), and
+`--stale 12m` lists notes and topics whose `as_of` is older than that.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+from dataclasses import replace
 
 from site_gen.build import BuildOptions, build_site
 from site_gen.commands_build import add_site_arguments
+from site_gen.config import load_config
+from site_gen.diagnostics import Diagnostic, Severity
+from site_gen.linkcheck import ExternalLink, check_external_links, external_links
+from site_gen.listing import Age, parse_age, stale_notes
+from site_gen.model import Article, Topic
 from site_gen.output import MemorySink
+from site_gen.reanchor import apply_fixes, find_fixes
 from site_gen.report import print_diagnostics
+
+DEFAULT_TIMEOUT = 10.0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -20,12 +34,83 @@ def register(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check", help="check content and links without writing the site")
     add_site_arguments(check)
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.add_argument("--list-external", action="store_true", help="list every external link and where it is")
+    check.add_argument("--external", action="store_true",
+                       help="also request every external link and report the broken ones")
+    check.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"how long --external waits for each link (default: {DEFAULT_TIMEOUT:g})")
+    check.add_argument("--fix", action="store_true",
+                       help="re-anchor notes whose quote no longer matches: rewrite their quote/prefix/suffix in place")
+    check.add_argument("--stale", type=_age, metavar="AGE",
+                       help="list notes and topics whose as_of is older than AGE (e.g. 12m, 2y, 6w, 90d)")
     check.set_defaults(run=run)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the timeout must be more than 0 seconds")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.fix:
+        _fix(args)
     result = build_site(args.config, BuildOptions(drafts=args.drafts, strict=args.strict), sink=MemorySink())
-    print_diagnostics(result.warnings)
+    links = external_links(result.site)
+    if args.list_external:
+        _print_links(links)
+    problems: list[Diagnostic] = []
+    external = f"{len(links)} external link{'s' if len(links) != 1 else ''}"
+    if args.external:
+        statuses, problems = check_external_links(links, args.timeout)
+        broken = sum(1 for status in statuses if not status.ok)
+        external += f" tried, {broken} broken"
+    else:
+        external += " not tried (--external tries them)"
+    stale = _stale(args, result.site.articles, result.site.topics)
+    print_diagnostics([*result.warnings, *problems, *stale])
     print(f"checked {len(result.site.articles)} articles and {len(result.site.topics)} topics: "
-          f"no errors, {len(result.warnings)} warnings")
-    return 0
+          f"{'errors' if problems else 'no errors'}, {len(result.warnings)} warnings; {external}")
+    return 1 if problems or any(d.severity is Severity.ERROR for d in stale) else 0
+
+
+def _print_links(links: list[ExternalLink]) -> None:
+    """One line per URL: its first place, the URL, and how many other places link to it."""
+    for link in links:
+        more = len(link.locations) - 1
+        others = f" (and {more} more place{'s' if more != 1 else ''})" if more else ""
+        print(f"{link.locations[0]}: {link.url}{others}")
+
+
+def _age(text: str) -> Age:
+    try:
+        return parse_age(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fix(args: argparse.Namespace) -> None:
+    """`--fix`: re-anchor the notes that have a close passage, say what changed, then check as usual."""
+    config = load_config(args.config)
+    done, skipped = apply_fixes(config, find_fixes(config))
+    for fix in done:
+        print(f"{fix.article.annotations[fix.index].location}: fixed {fix.describe()}")
+    print_diagnostics(skipped)
+    print(f"--fix: re-anchored {len(done)} annotation{'s' if len(done) != 1 else ''}"
+          + (f", {len(skipped)} left to fix by hand" if skipped else ""))
+
+
+def _stale(args: argparse.Namespace, articles: tuple[Article, ...], topics: tuple[Topic, ...]) -> list[Diagnostic]:
+    """`--stale AGE`: a warning (an error under --strict) per note or topic checked longer ago than AGE."""
+    if args.stale is None:
+        return []
+    today = dt.date.today()
+    found, undated = stale_notes(articles, topics, args.stale, today)
+    print(f"--stale {args.stale}: {len(found)} note{'s' if len(found) != 1 else ''} or topic"
+          f"{'s' if len(found) != 1 else ''} as of before {args.stale.cutoff(today).isoformat()}; "
+          f"{undated} without as_of")
+    return [replace(d, severity=Severity.ERROR) for d in found] if args.strict else found

@@ -10,17 +10,23 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error
 from site_gen.model import Annotation, Article, Image, Provenance, SourceRef, Topic
-from site_gen.schema import MappingReader
+from site_gen.schema import MappingReader, printable
 from site_gen.yamlfile import LocatedYaml, load_yaml
 
 FENCE = "---"
-ARTICLE_KEYS = ("title", "date", "slug", "summary", "tags", "section", "image", "source", "draft", "annotations")
-TOPIC_KEYS = ("title", "slug", "aliases", "summary", "sources")
-ANNOTATION_KEYS = ("id", "quote", "prefix", "suffix", "note", "topic", "sources")
+ARTICLE_KEYS = ("title", "date", "slug", "summary", "tags", "section", "image", "source", "draft", "annotations",
+                "updated")
+TOPIC_KEYS = ("title", "slug", "aliases", "summary", "sources", "as_of")
+ANNOTATION_KEYS = ("id", "quote", "prefix", "suffix", "note", "topic", "sources", "as_of")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+RESERVED_SLUGS = ("index",)
+"""topics/index.html and tags/index.html are the index pages; a topic or tag of that slug would overwrite them."""
+WEB_SCHEMES = ("http", "https")
+"""The only schemes a source URL may have: no javascript:, data: or file: link reaches a page (#8)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,10 @@ class SplitPage:
 def split_front_matter(text: str, path: str) -> SplitPage:
     """Cut `text` at its `---` fences; raise DiagnosticError if the header is malformed."""
     lines = text.split("\n")
-    if not lines or lines[0].rstrip() != FENCE:
+    if not text.strip():
+        raise DiagnosticError([error(SourceLocation(path, 1, 1), "the file is empty",
+                                     "write ---, title: and date:, then --- and the text; or delete the file")])
+    if lines[0].rstrip() != FENCE:
         raise DiagnosticError([error(SourceLocation(path, 1, 1), "missing front matter: the file must start with a line '---'",
                                      "start the file with ---, then title: and date:, then --- and the text")])
     for index in range(1, len(lines)):
@@ -56,23 +65,62 @@ def _header(split: SplitPage, path: str) -> tuple[LocatedYaml, dict]:
     if doc.value is None:
         doc.value = {}
     if not isinstance(doc.value, dict):
-        raise DiagnosticError([error(doc.where(), "front matter must be a mapping of keys (title: ..., date: ...)")])
+        raise DiagnosticError([error(doc.where(), "front matter must be a mapping of keys (title: ..., date: ...)",
+                                     "write one 'key: value' per line, e.g. title: Summit in Tehran")])
     return doc, doc.value
 
 
 def _slug(reader: MappingReader, file_stem: str) -> str:
     slug = reader.string("slug") or slugify(file_stem)
     if not SLUG_RE.match(slug):
-        reader.fail("slug" if reader.has("slug") else None, f"invalid slug '{slug}'",
+        reader.fail("slug" if reader.has("slug") else None, f"invalid slug '{printable(slug)}'",
                     "use lower-case letters, digits and single hyphens, e.g. slug: " + (slugify(slug) or "my-page"))
     return slug
+
+
+def _topic_slug(reader: MappingReader, file_stem: str) -> str:
+    slug = _slug(reader, file_stem)
+    if slug in RESERVED_SLUGS:
+        reader.fail("slug" if reader.has("slug") else None, f"the topic slug '{slug}' is reserved for the topic index",
+                    "rename the file or set another slug:, e.g. slug: " + slug + "-topic")
+    return slug
+
+
+def _tags(reader: MappingReader) -> tuple[str, ...]:
+    """The tags; one whose page would be tags/index.html (the list of all tags) is an error."""
+    tags = reader.string_list("tags")
+    written = reader.value.get("tags")
+    for index, tag in enumerate(written if isinstance(written, list) else []):
+        if isinstance(tag, str) and slugify(tag) in RESERVED_SLUGS:
+            reader.fail_at(("tags", index), f"the tag '{printable(tag)}' would overwrite the list of all tags (tags/index.html)",
+                           "use another word for this tag")
+    return tags
+
+
+def _web_url(reader: MappingReader, key: str, required: bool = False) -> str:
+    """An absolute http(s) URL, or "" with a located error for anything else (javascript:, data:, relative)."""
+    url = reader.string(key, required=required)
+    if url and not is_web_url(url):
+        reader.fail(key, f"'{key}' must be a web address (http:// or https://), not '{printable(url)}'",
+                    f"write the full address, e.g. {key}: https://example.org/report (spaces as %20)")
+        return ""
+    return url
+
+
+def is_web_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host and no spaces or control characters."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc) and url.isprintable() and " " not in url
 
 
 def _sources(reader: MappingReader) -> tuple[SourceRef, ...]:
     refs = []
     for item in reader.mapping_list("sources"):
         item.reject_unknown(("title", "url"), "a source")
-        refs.append(SourceRef(item.string("title", required=True), item.string("url", required=True), item.where()))
+        refs.append(SourceRef(item.string("title", required=True), _web_url(item, "url", required=True), item.where()))
     return tuple(refs)
 
 
@@ -87,12 +135,21 @@ def parse_article(text: str, path: str, file_stem: str) -> Article:
         slug=_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
         date=reader.date("date", required=True) or Article.date, summary=reader.string("summary"),
-        tags=reader.string_list("tags"), section=reader.string("section"), image=_image(reader),
+        tags=_tags(reader), section=reader.string("section"), image=_image(reader),
         provenance=_provenance(reader), draft=reader.boolean("draft"), annotations=_annotations(reader),
+        updated=reader.date("updated"),
     )
+    _check_revision(reader, article)
     if diagnostics:
         raise DiagnosticError(diagnostics)
     return article
+
+
+def _check_revision(reader: MappingReader, article: Article) -> None:
+    """`updated:` is optional, but a revision cannot come before the first publication."""
+    if article.updated and reader.has("date") and article.updated < article.date:
+        reader.fail("updated", f"'updated' ({article.updated.isoformat()}) is before 'date' ({article.date.isoformat()})",
+                    "updated: is the day of the last revision, on or after date:")
 
 
 def parse_topic(text: str, path: str, file_stem: str) -> Topic:
@@ -103,9 +160,10 @@ def parse_topic(text: str, path: str, file_stem: str) -> Topic:
     reader = MappingReader(doc, (), value, diagnostics)
     reader.reject_unknown(TOPIC_KEYS, "topic front matter")
     topic = Topic(
-        slug=_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
+        slug=_topic_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
         summary=reader.string("summary"), aliases=reader.string_list("aliases"), sources=_sources(reader),
+        as_of=reader.date("as_of"),
     )
     if diagnostics:
         raise DiagnosticError(diagnostics)
@@ -117,7 +175,12 @@ def _image(reader: MappingReader) -> Image | None:
     if image is None:
         return None
     image.reject_unknown(("caption", "credit", "src", "alt"), "image")
-    return Image(image.string("caption"), image.string("credit"), image.string("src"), image.string("alt"))
+    src = image.string("src")
+    if ":" in src.split("/", 1)[0] or src.strip().startswith(("/", "\\")):  # a scheme (data:, http:) or absolute
+        image.fail("src", f"image 'src' must be a file path relative to this page, not '{printable(src)}'",
+                   "put the image in content/ and give its path from this file, e.g. src: ../media/port.jpg")
+        src = ""
+    return Image(image.string("caption"), image.string("credit"), src, image.string("alt"))
 
 
 def _provenance(reader: MappingReader) -> Provenance:
@@ -125,7 +188,7 @@ def _provenance(reader: MappingReader) -> Provenance:
     if source is None:
         return Provenance()
     source.reject_unknown(("seed", "publisher", "url"), "source")
-    return Provenance(source.string("seed"), source.string("publisher"), source.string("url"))
+    return Provenance(source.string("seed"), source.string("publisher"), _web_url(source, "url"))
 
 
 def _annotations(reader: MappingReader) -> tuple[Annotation, ...]:
@@ -145,5 +208,6 @@ def _annotations(reader: MappingReader) -> tuple[Annotation, ...]:
             id=ann_id, quote=quote, note=item.string("note", required=True), location=item.where(),
             prefix=item.string("prefix"), suffix=item.string("suffix"), topic=item.string("topic"),
             sources=_sources(item), topic_location=item.where("topic") if item.has("topic") else None,
+            as_of=item.date("as_of"),
         ))
     return tuple(annotations)

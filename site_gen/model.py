@@ -53,6 +53,8 @@ class Annotation:
     topic: str = ""
     sources: tuple[SourceRef, ...] = ()
     topic_location: SourceLocation | None = None
+    as_of: dt.date | None = None
+    """The day the note's facts were last checked (`as_of:`); `check --stale` lists old ones."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Article(Document):
     provenance: Provenance = field(default_factory=Provenance)
     draft: bool = False
     annotations: tuple[Annotation, ...] = ()
+    updated: dt.date | None = None
+    """Day of the last real revision (`updated:`), if the author gave one; feeds and sitemaps use it."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class Topic(Document):
     summary: str = ""
     aliases: tuple[str, ...] = ()
     sources: tuple[SourceRef, ...] = ()
+    as_of: dt.date | None = None
+    """The day the topic's facts were last checked (`as_of:`); `check --stale` lists old ones."""
 
 
 @dataclass(frozen=True)

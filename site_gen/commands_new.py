@@ -1,0 +1,67 @@
+"""`site-gen new article "Title"` / `site-gen new topic "Name"`: start a page, never overwrite one.
+
+Writes `content/articles/<slug>.md` or `content/topics/<slug>.md` with today's
+date, a slug derived from the title (or `--slug`) and commented front matter
+(see `scaffold`). An existing file is an error: the author's text is never lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from site_gen.config import load_config
+from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
+from site_gen.frontmatter import SLUG_RE, slugify
+from site_gen.scaffold import article_page, derive_slug, topic_page
+
+FOLDERS = {"article": "articles", "topic": "topics"}
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `new` command."""
+    new = commands.add_parser("new", help="write a ready-to-edit article or topic page",
+                              description="Write a new page with today's date and commented front matter; "
+                                          "an existing page is never overwritten.")
+    new.add_argument("kind", choices=sorted(FOLDERS), help="what to create")
+    new.add_argument("title", help="the article's title or the topic's name")
+    new.add_argument("--slug", help="file and URL name (default: derived from the title)")
+    new.add_argument("--config", type=Path, default=Path("site.yaml"), help="site config file (default: site.yaml)")
+    new.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    slug = checked_slug(args.slug, args.title)
+    target = config.content_path / FOLDERS[args.kind] / f"{slug}.md"
+    today = dt.date.today()
+    text = article_page(args.title, today) if args.kind == "article" else topic_page(args.title, today)
+    shown = write_new_page(target, text, config.root)
+    print(f"created {shown}: edit it, then run `site-gen check`")
+    return 0
+
+
+def checked_slug(given: str | None, title: str) -> str:
+    """`--slug` if valid (else an error with a corrected suggestion), or one derived from the title."""
+    if given is None:
+        return derive_slug(title)
+    if not SLUG_RE.match(given):
+        raise DiagnosticError([error(SourceLocation("--slug"), f"invalid slug '{given}'",
+                                     f"use lower-case letters, digits and single hyphens, e.g. --slug {slugify(given) or 'my-page'}")])
+    return given
+
+
+def write_new_page(target: Path, text: str, root: Path) -> str:
+    """Create `target` with `text`, refusing an existing file; returns the path as shown to users."""
+    shown = display_path(target, root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with target.open("x", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise DiagnosticError([error(SourceLocation(shown), f"{shown} already exists; site-gen never overwrites a page",
+                                     "pick another title, or give another name with --slug")]) from None
+    except OSError as exc:
+        raise DiagnosticError([error(SourceLocation(shown), f"cannot write {shown}: {exc.strerror}")]) from None
+    return shown
