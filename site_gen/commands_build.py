@@ -1,11 +1,21 @@
-"""`site-gen build`: build the whole site into the output folder, atomically."""
+"""`site-gen build`: build the whole site into the output folder, atomically.
+
+Incremental across runs (the disk cache), on all cores for big builds, with a
+progress bar on a terminal; `--verify` checks the result against a clean build.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
 
-from site_gen.build import BuildOptions, build_site
+from site_gen.build import BuildOptions, build_site, verify_output
+from site_gen.publish import skipped_outputs_warning
 from site_gen.report import print_diagnostics
 
 
@@ -23,13 +33,91 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--strict", action="store_true", help="treat warnings as errors")
     build.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     build.add_argument("--force", action="store_true", help="build into a folder that holds files site-gen did not write")
+    build.add_argument("--jobs", "-j", type=_jobs, metavar="N",
+                       help="processes for loading and rendering (default: one per core; 1: no workers)")
+    build.add_argument("--verify", action="store_true",
+                       help="after building, rebuild from scratch in a temporary folder and fail if any output byte differs")
+    build.add_argument("--base-url", type=_base_url, metavar="URL",
+                       help="absolute URL the site is published at, for this build (overrides base_url in site.yaml)")
     build.set_defaults(run=run)
 
 
+def _base_url(text: str) -> str:
+    """`--base-url` must be an absolute http(s) URL, like base_url in site.yaml."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an absolute http(s) URL: {text!r} (e.g. https://example.org/notes/)")
+    return text
+
+
+def _jobs(text: str) -> int:
+    """`--jobs` is a whole number of processes, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r} (e.g. --jobs 4, or 1 for none)")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
-    options = BuildOptions(output=args.output.resolve() if args.output else None, drafts=args.drafts, strict=args.strict, force=args.force)
-    result = build_site(args.config, options)
+    options = BuildOptions(output=args.output.resolve() if args.output else None, drafts=args.drafts, strict=args.strict, force=args.force,
+                           base_url=args.base_url, jobs=args.jobs)
+    with ProgressBar.for_terminal(sys.stderr, quiet=args.quiet) as bar:
+        result = build_site(args.config, options, progress=bar.update)
     if not args.quiet:
-        print_diagnostics(result.warnings)
+        print_diagnostics([*result.warnings, *skipped_outputs_warning(result.config, result.counts.tags)])
         print(f"{result.summary()} -> {result.config.output_dir}/")
+    if args.verify:
+        with ProgressBar.for_terminal(sys.stderr, quiet=args.quiet) as bar:
+            problems = verify_output(args.config, options, progress=bar.update)
+        if problems:
+            print_diagnostics(problems)
+            return 1
+        if not args.quiet:
+            print(f"verified: {len(result.files)} files are byte for byte what a clean build makes")
     return 0
+
+
+class ProgressBar:
+    """A one-line progress bar with pages per second, on a terminal, once a build has run a second.
+
+    Quiet when the stream is not a terminal (logs, CI) or with --quiet; issue 4.
+    """
+
+    WIDTH = 30
+    DELAY = 1.0
+
+    def __init__(self, stream: TextIO | None, clock: Callable[[], float] = time.monotonic):
+        self.stream = stream
+        self.clock = clock
+        self.started = clock()
+        self.stage_started: dict[str, float] = {}
+        self.shown = False
+
+    @classmethod
+    def for_terminal(cls, stream: TextIO, quiet: bool) -> ProgressBar:
+        """A bar drawing on `stream` if it is a terminal and not quiet; else one that draws nothing."""
+        return cls(stream if not quiet and stream.isatty() else None)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.shown and self.stream is not None:
+            self.stream.write("\r" + " " * (self.WIDTH + 50) + "\r")
+            self.stream.flush()
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        """Called by the build: `done` of `total` items of `stage` ("load" or "render") are finished."""
+        now = self.clock()
+        started = self.stage_started.setdefault(stage, now)
+        if self.stream is None or now - self.started < self.DELAY or total <= 0:
+            return
+        self.stream.write("\r" + self.line(stage, done, total, now - started))
+        self.stream.flush()
+        self.shown = True
+
+    def line(self, stage: str, done: int, total: int, seconds: float) -> str:
+        """The text of the bar, e.g. `render [#######-------] 512/2000 pages  840 pages/s`."""
+        filled = self.WIDTH * done // total
+        rate = done / seconds if seconds > 0 else 0.0
+        unit = "files" if stage == "load" else "pages"
+        return f"{stage:6} [{'#' * filled}{'-' * (self.WIDTH - filled)}] {done}/{total} {unit}  {rate:.0f} {unit}/s"

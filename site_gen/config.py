@@ -7,11 +7,14 @@ No executable config and no module globals: a `SiteConfig` is passed down.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
+from site_gen.dates import is_known_language, timezone_problem
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
-from site_gen.schema import MappingReader
+from site_gen.schema import MappingReader, printable
 from site_gen.yamlfile import load_yaml
 
 
@@ -28,7 +31,10 @@ class SiteConfig:
     description: str = ""
     """One sentence about the site, shown on the index and in meta description."""
     language: str = "en"
-    """BCP 47 language tag for `<html lang>`."""
+    """BCP 47 language tag for `<html lang>`; it also picks the date format (CLDR data via Babel)."""
+    timezone: str = "UTC"
+    """IANA time zone of the site (e.g. Europe/Berlin): article dates are days in this zone, and
+    feeds, sitemaps and meta tags give their moments with this zone's offset."""
     author: str = ""
     """Default author name (used by feeds)."""
     base_url: str = ""
@@ -62,7 +68,32 @@ class SiteConfig:
         return paths
 
 
-_STRING_FIELDS = ("title", "description", "language", "author", "base_url", "theme", "content_dir", "output_dir")
+_STRING_FIELDS = ("title", "description", "language", "timezone", "author", "base_url", "theme", "content_dir",
+                  "output_dir")
+
+
+def _check_locale_settings(reader: MappingReader, settings: dict) -> None:
+    """`timezone` must name an IANA zone and `language` a locale with date formats."""
+    problem = timezone_problem(settings["timezone"])
+    if problem:
+        reader.fail("timezone", problem, "use an IANA name such as UTC, Europe/Berlin or Asia/Tehran")
+    if not is_known_language(settings["language"]):
+        reader.fail("language", f"unknown language '{settings['language']}'",
+                    "use a BCP 47 language tag such as en, de, fr or pt-BR")
+
+
+def _check_project_folders(reader: MappingReader, settings: dict) -> None:
+    """`theme` and `content_dir` name folders inside the project: `/etc` or `../..` are refused (#8).
+
+    The check is on the written path (symlinks the owner made inside the project are honoured).
+    """
+    for key, hint in (("theme", "use a folder name under themes/, e.g. theme: mine"),
+                      ("content_dir", "keep the content inside the project, e.g. content_dir: content")):
+        value = settings[key]
+        written = value if key != "theme" or "/" in value else f"themes/{value}"
+        normal = posixpath.normpath(written) if value.isprintable() else ""
+        if not normal or normal == ".." or normal.startswith(("/", "../")) or (key == "theme" and normal == "."):
+            reader.fail(key, f"'{key}' must be a folder inside the project, not '{printable(value)}'", hint)
 
 
 def bundled_theme_path() -> Path:
@@ -85,16 +116,19 @@ def load_config(config_file: Path) -> SiteConfig:
     doc = load_yaml(text, shown)
     value = doc.value if doc.value is not None else {}
     if not isinstance(value, dict):
-        raise DiagnosticError([error(doc.where(), "site.yaml must be a mapping of settings (key: value lines)")])
+        raise DiagnosticError([error(doc.where(), "site.yaml must be a mapping of settings (key: value lines)",
+                                     "write one 'key: value' per line, e.g. title: My notes")])
     diagnostics: list[Diagnostic] = []
     reader = MappingReader(doc, (), value, diagnostics)
     allowed = [f.name for f in fields(SiteConfig) if f.name not in ("root", "config_path")]
     reader.reject_unknown(allowed, "site.yaml")
     defaults = SiteConfig(root=root)
-    settings = {name: reader.string(name, getattr(defaults, name)) for name in _STRING_FIELDS}
+    settings: dict[str, Any] = {name: reader.string(name, getattr(defaults, name)) for name in _STRING_FIELDS}
     settings["allow_html"] = reader.boolean("allow_html", defaults.allow_html)
     if settings["base_url"] and not settings["base_url"].startswith(("http://", "https://")):
         reader.fail("base_url", "base_url must be an absolute http(s) URL", "e.g. base_url: https://example.org/notes/")
+    _check_locale_settings(reader, settings)
+    _check_project_folders(reader, settings)
     if diagnostics:
         raise DiagnosticError(diagnostics)
     config = SiteConfig(root=root, config_path=shown, **settings)

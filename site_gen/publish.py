@@ -1,0 +1,171 @@
+"""Publishing and discovery: the outputs that let readers and machines find a site.
+
+Besides the pages, a build writes Atom feeds (site and per tag), `sitemap.xml`
+and `robots.txt`, a search index, and per-article `annotations.jsonld`; pages
+get canonical, Open Graph and Twitter-card meta. Feeds, sitemap, robots and
+those meta URLs need absolute URLs, so they exist only when `base_url` is set
+(otherwise they are skipped, with one warning naming them); everything else
+keeps relative links and works from disk and under any sub-path.
+
+This module plans those outputs (`publication_plans`), renders them
+(`Publisher.render`, called from render's dispatch) and builds the per-page
+`PageMeta` that base.html shows. Each kind has its own module: `feeds`,
+`sitemap`, `jsonld`, `search`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from site_gen.config import SiteConfig
+from site_gen.dates import rfc3339
+from site_gen.diagnostics import Diagnostic, SourceLocation, warning
+from site_gen.feeds import FEED_PATH, FeedWriter, lead_image_path, tag_feed_path
+from site_gen.jsonld import annotations_path, plain_text, render_annotations
+from site_gen.library import ResolvedSite
+from site_gen.model import Article
+from site_gen.search import SEARCH_INDEX_PATH, render_search_index
+from site_gen.sitemap import ROBOTS_PATH, SITEMAP_PATH, render_robots, render_sitemap
+from site_gen.urls import absolute_url, article_path, relative_url, tag_path, topic_path
+
+PUBLICATION_KINDS = frozenset({"feed", "tag-feed", "sitemap", "robots", "search-index", "annotations"})
+JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
+"""Media type of a Web Annotation document, as the W3C Web Annotation Protocol names it."""
+BodyHtml = Callable[[str], str]
+"""Article slug -> its Markdown body as the page renders it, with the notes left out."""
+
+
+@dataclass(frozen=True)
+class PublicationPlan:
+    """One publishing output: where, what kind, for which key, and the sources it shows."""
+
+    path: str
+    kind: str
+    key: str
+    deps: frozenset[str]
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What `<head>` says about a page to machines, plus the site-wide discovery links."""
+
+    og_type: str
+    title: str
+    description: str
+    image_url: str
+    image_alt: str
+    published: str
+    modified: str
+    tags: tuple[str, ...]
+    locale: str
+    noindex: bool
+    feed_url: str
+    tag_feed_url: str
+    annotations_url: str
+    annotations_type: str
+    search_index_url: str
+    search_library_url: str
+    root_url: str
+
+
+def published_articles(site: ResolvedSite) -> tuple[Article, ...]:
+    """Articles that feeds and sitemaps announce: never drafts, even in a `--drafts` preview."""
+    return tuple(a for a in site.articles if not a.draft)
+
+
+def absolute_outputs_enabled(config: SiteConfig) -> bool:
+    """Feeds, sitemap, robots.txt and meta URLs need `base_url`."""
+    return bool(config.base_url)
+
+
+def publication_plans(site: ResolvedSite, all_sources: str) -> list[PublicationPlan]:
+    """Every publishing output of the site, in a stable order.
+
+    `all_sources` is render's dependency marker for "shows something of every page".
+    """
+    everything = frozenset({all_sources})
+    plans = [PublicationPlan(SEARCH_INDEX_PATH, "search-index", "", everything)]
+    for article in site.articles:
+        key = ("article", article.slug)
+        # the same sources as the article page: link labels show the titles of linked pages
+        shown = {site.document(("topic", a.annotation.topic)).path
+                 for a in site.bodies[key].anchors if a.annotation.topic}
+        shown |= {site.document(k).path for k in site.links_from.get(key, ())}
+        plans.append(PublicationPlan(annotations_path(article.slug), "annotations", article.slug,
+                                     frozenset({article.path} | shown)))
+    if absolute_outputs_enabled(site.config):
+        plans.append(PublicationPlan(FEED_PATH, "feed", "", everything))
+        plans += [PublicationPlan(tag_feed_path(slug), "tag-feed", slug, everything) for slug in site.tags]
+        plans.append(PublicationPlan(SITEMAP_PATH, "sitemap", "", everything))
+        plans.append(PublicationPlan(ROBOTS_PATH, "robots", "", frozenset()))
+    return plans
+
+
+def skipped_outputs_warning(config: SiteConfig, tag_count: int) -> list[Diagnostic]:
+    """The one warning a build without `base_url` gets, naming what it left out."""
+    if absolute_outputs_enabled(config):
+        return []
+    feeds = f"{FEED_PATH}" + (f" and {tag_count} tag feed{'s' if tag_count != 1 else ''}" if tag_count else "")
+    return [warning(SourceLocation(config.config_path, 1, 1),
+                    f"base_url is not set: skipped {feeds}, {SITEMAP_PATH} and {ROBOTS_PATH}, "
+                    "and left the canonical link, Open Graph and Twitter card meta out of the pages (they need absolute URLs)",
+                    "set base_url: https://example.org/ in site.yaml, or build for a deploy with --base-url URL")]
+
+
+class Publisher:
+    """Renders the publishing outputs and page meta of one site."""
+
+    def __init__(self, site: ResolvedSite, body_html: BodyHtml):
+        self.site = site
+        self.body_html = body_html
+        self.feeds = FeedWriter(site)
+        self.meta_by_path = _meta_subjects(site)
+
+    def render(self, kind: str, key: str) -> bytes:
+        """The bytes of one planned publishing output."""
+        if kind == "search-index":
+            return render_search_index(self.site, plain_text)
+        if kind == "annotations":
+            return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]
+                                      self.body_html(key))
+        if kind == "feed":
+            return self.feeds.site_feed(published_articles(self.site))
+        if kind == "tag-feed":
+            articles = tuple(a for a in self.site.tags[key] if not a.draft)
+            return self.feeds.tag_feed(key, self.site.tag_names[key], articles)
+        if kind == "sitemap":
+            return render_sitemap(self.site, published_articles(self.site))
+        return render_robots(self.site.config)
+
+    def page_meta(self, path: str, title: str) -> PageMeta:
+        """Meta for the page at `path` (an output path), whose `<title>` text is `title`."""
+        config = self.site.config
+        subject = self.meta_by_path.get(path)
+        article = subject if isinstance(subject, Article) else None
+        absolute = absolute_outputs_enabled(config)
+        image = article.image if article and article.image and article.image.src else None
+        tag = subject if isinstance(subject, str) else ""
+        return PageMeta(
+            og_type="article" if article else "website", title=title or config.title,
+            description=getattr(subject, "summary", "") or config.description,
+            image_url=absolute_url(config.base_url, lead_image_path(self.site, article)) if image and absolute else "",
+            image_alt=(image.alt or image.caption) if image else "",
+            published=rfc3339(article.date, config.timezone) if article else "",
+            modified=rfc3339(article.updated, config.timezone) if article and article.updated else "",
+            tags=article.tags if article else (), locale=config.language.replace("-", "_"),
+            noindex=bool(article and article.draft) or path == "404.html",
+            feed_url=relative_url(path, FEED_PATH) if absolute else "",
+            tag_feed_url=relative_url(path, tag_feed_path(tag)) if absolute and tag else "",
+            annotations_url=relative_url(path, annotations_path(article.slug)) if article else "",
+            annotations_type=JSONLD_TYPE, search_index_url=relative_url(path, SEARCH_INDEX_PATH),
+            search_library_url=relative_url(path, "static/vendor/minisearch.js"),
+            root_url=relative_url(path, "index.html").removesuffix("index.html"))
+
+
+def _meta_subjects(site: ResolvedSite) -> dict[str, object]:
+    """Output path -> what the page is about: an Article, a Topic, or a tag slug."""
+    subjects: dict[str, object] = {article_path(a.slug): a for a in site.articles}
+    subjects.update({topic_path(t.slug): t for t in site.topics})
+    subjects.update({tag_path(slug): slug for slug in site.tags})
+    return subjects

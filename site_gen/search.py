@@ -1,0 +1,65 @@
+"""The offline search index: `search-index.js`, read by the theme's search box.
+
+Search runs in the reader's browser with MiniSearch (vendored in the theme as
+static/vendor/minisearch.js): no server, and it works from disk too. That is
+why this is a script that assigns the documents to a global, not JSON fetched
+at run time — `file://` pages may load scripts but may not `fetch()` files
+(Pagefind, which fetches its index and WebAssembly, fails there for that reason).
+
+Documents are articles, topics and every annotation note, each with the text a
+reader sees; URLs are relative to the site root (the page adds its own way up).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from markdown_it.token import Token
+
+from site_gen.library import ResolvedSite
+from site_gen.model import Article, Topic
+from site_gen.urls import article_path, topic_path
+
+SEARCH_INDEX_PATH = "search-index.js"
+GLOBAL_NAME = "siteGenSearchIndex"
+"""The global the index file assigns (search.js reads it)."""
+TextOf = Callable[[list[Token]], str]
+"""Parsed Markdown -> the text a reader sees (jsonld.plain_text; passed in, as both are peers)."""
+
+
+def search_documents(site: ResolvedSite, text_of: TextOf) -> list[dict[str, str]]:
+    """Every searchable thing: articles, topics and notes, in a stable order."""
+    documents = [_article_document(site, article, text_of) for article in site.articles]
+    documents += [_topic_document(site, topic, text_of) for topic in site.topics]
+    for article in site.articles:
+        for anchor in site.bodies[("article", article.slug)].anchors:
+            annotation = anchor.annotation
+            topic = site.document(("topic", annotation.topic)).title if annotation.topic else ""
+            documents.append({
+                "id": f"note:{article.slug}:{annotation.id}", "kind": "note", "title": anchor.exact,
+                "context": article.title, "url": f"{article_path(article.slug)}#ann-{annotation.id}",
+                "keywords": topic, "text": text_of(site.notes[(article.slug, annotation.id)]),
+            })
+    return documents
+
+
+def _article_document(site: ResolvedSite, article: Article, text_of: TextOf) -> dict[str, str]:
+    text = text_of(site.bodies[("article", article.slug)].tokens)
+    return {"id": f"article:{article.slug}", "kind": "draft" if article.draft else "article", "title": article.title,
+            "context": article.date.isoformat(), "url": article_path(article.slug),
+            "keywords": " ".join(article.tags), "text": "\n".join(filter(None, (article.summary, text)))}
+
+
+def _topic_document(site: ResolvedSite, topic: Topic, text_of: TextOf) -> dict[str, str]:
+    text = text_of(site.bodies[("topic", topic.slug)].tokens)
+    return {"id": f"topic:{topic.slug}", "kind": "topic", "title": topic.title, "context": "",
+            "url": topic_path(topic.slug), "keywords": " ".join(topic.aliases),
+            "text": "\n".join(filter(None, (topic.summary, text)))}
+
+
+def render_search_index(site: ResolvedSite, text_of: TextOf) -> bytes:
+    """The index file: one assignment of the documents to `window.siteGenSearchIndex`."""
+    data = {"version": 1, "language": site.config.language, "documents": search_documents(site, text_of)}
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"window.{GLOBAL_NAME} = {payload};\n".encode("utf-8")

@@ -1,0 +1,121 @@
+"""Offline search in headless Chromium: served under a sub-path and opened from disk, keyboard included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import parse_html
+from publish_helpers import build, bundled_site_copy, serve_folder
+
+PREFIX = "/some/prefix/"
+JCPOA_TOPIC = "Joint Comprehensive Plan of Action (JCPOA)"
+ARTICLE = "Russia, Iran Forge Closer Alliance against West in Tehran Meeting"
+RESULTS = "#site-search-results .site-search-result"
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = bundled_site_copy(tmp_path_factory.mktemp("search") / "site")
+    build(root)
+    return root / "output"
+
+
+@pytest.fixture(scope="module")
+def served(output: Path) -> Iterator[str]:
+    with serve_folder(output, PREFIX) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def search(page, query: str) -> list[dict[str, str]]:
+    """Type `query` into the search box and read the results as a user sees them."""
+    page.locator("#site-search-input").click()
+    page.keyboard.type(query)
+    page.wait_for_selector(RESULTS, timeout=10_000)
+    return page.eval_on_selector_all(RESULTS, """items => items.map(item => ({
+        kind: item.querySelector('.site-search-kind').textContent,
+        title: item.querySelector('.site-search-title').textContent,
+        href: item.querySelector('a').href,
+        marked: Array.from(item.querySelectorAll('.site-search-passage mark')).map(m => m.textContent),
+    }))""")
+
+
+def test_every_page_has_the_search_box(output: Path) -> None:
+    pages = sorted(output.rglob("*.html"))
+    assert len(pages) > 20
+    for path in pages:
+        box = parse_html(path).select_one("[role=search] input#site-search-input[type=search]")
+        assert box is not None, path
+        assert box.find_previous("label")["for"] == "site-search-input"
+
+
+@pytest.mark.browser
+def test_typing_jcpoa_finds_the_topic_and_the_article(page, served: str) -> None:
+    page.goto(served + "index.html")
+    results = search(page, "JCPOA")
+    found = {(r["kind"], r["title"]) for r in results}
+    assert ("Topic", JCPOA_TOPIC) in found
+    assert ("Article", ARTICLE) in found
+    assert any(r["kind"] == "Note" for r in results)  # the notes are searched too
+    topic = next(r for r in results if (r["kind"], r["title"]) == ("Topic", JCPOA_TOPIC))
+    assert topic["href"] == served + "topics/jcpoa.html"
+    article = next(r for r in results if r["title"] == ARTICLE)
+    assert [m.upper() for m in article["marked"]][:1] == ["JCPOA"]  # the matched passage, marked
+    assert page.locator("#site-search-status").text_content().startswith(f"{len(results)} results")
+
+
+@pytest.mark.browser
+def test_results_are_keyboard_navigable(page, served: str) -> None:
+    page.goto(served + "topics/index.html")
+    results = search(page, "JCPOA")
+    box = page.locator("#site-search-input")
+    options = page.locator(RESULTS)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert options.nth(1).get_attribute("aria-selected") == "true"
+    assert box.get_attribute("aria-activedescendant") == options.nth(1).get_attribute("id")
+    page.keyboard.press("ArrowUp")
+    assert options.nth(0).get_attribute("aria-selected") == "true"
+    assert options.nth(1).get_attribute("aria-selected") == "false"
+    page.keyboard.press("Escape")
+    assert page.locator("#site-search-results").is_hidden()
+    assert box.get_attribute("aria-expanded") == "false"
+    page.keyboard.press("ArrowDown")  # reopens on the first result
+    page.keyboard.press("Enter")
+    page.wait_for_url(results[0]["href"], timeout=10_000)
+    assert page.url == results[0]["href"]
+
+
+@pytest.mark.browser
+def test_search_works_from_disk_with_no_server(page, output: Path) -> None:
+    page.goto((output / "articles" / "russia-iran-alliance-tehran-meeting.html").as_uri())
+    results = search(page, "jcpoa")
+    topic = next(r for r in results if (r["kind"], r["title"]) == ("Topic", JCPOA_TOPIC))
+    assert topic["href"] == (output / "topics" / "jcpoa.html").as_uri()
+    page.locator(f'{RESULTS} a[href$="topics/jcpoa.html"]').click()
+    page.wait_for_url(topic["href"], timeout=10_000)
+    assert page.locator("h1").first.text_content().startswith(JCPOA_TOPIC)
+
+
+@pytest.mark.browser
+def test_no_results_are_said_so(page, served: str) -> None:
+    page.goto(served + "index.html")
+    page.locator("#site-search-input").click()
+    page.keyboard.type("qqxxzz")
+    status = page.locator("#site-search-status")
+    status.filter(has_text="No results").wait_for(timeout=10_000)
+    assert status.text_content() == "No results for “qqxxzz”"
+    assert page.locator("#site-search-results").is_hidden()

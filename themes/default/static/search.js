@@ -1,0 +1,205 @@
+/* site-gen search box: offline full-text search over articles, topics and notes.
+
+   The first time the box is used, this loads MiniSearch (static/vendor/minisearch.js) and the
+   site's search-index.js with plain <script> elements, so it works on any static host and from
+   disk (file:// pages may load scripts, not fetch() files). Results form a listbox: arrow keys
+   move, Enter opens, Escape closes; "/" anywhere jumps to the box. Text from the index is put in
+   the page with textContent only, never as HTML. */
+(function () {
+  "use strict";
+
+  var MAX_RESULTS = 10;
+  var CONTEXT = 70; /* characters of the passage shown before the first match */
+  var KINDS = { article: "Article", topic: "Topic", note: "Note", draft: "Draft" };
+  var KIND_BOOST = { topic: 3, article: 2, draft: 2, note: 1 };
+
+  var box = document.querySelector(".site-search");
+  if (!box || !window.Promise) { return; }
+  var input = box.querySelector(".site-search-input");
+  var list = box.querySelector(".site-search-results");
+  var status = box.querySelector(".site-search-status");
+  var root = box.getAttribute("data-root") || "";
+  var loading = null;
+  var engine = null;
+  var results = [];
+  var active = -1;
+  var timer = null;
+  box.hidden = false;
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.onload = function () { resolve(); };
+      script.onerror = function () { reject(new Error("could not load " + src)); };
+      document.head.appendChild(script);
+    });
+  }
+
+  function ready() {
+    if (!loading) {
+      loading = loadScript(box.getAttribute("data-library"))
+        .then(function () { return loadScript(box.getAttribute("data-index")); })
+        .then(function () {
+          engine = new window.MiniSearch({
+            fields: ["title", "keywords", "text"],
+            storeFields: ["kind", "title", "context", "url", "text"],
+            searchOptions: {
+              boost: { title: 3, keywords: 2 },
+              prefix: true,
+              fuzzy: function (term) { return term.length > 4 ? 0.2 : false; },
+              combineWith: "AND",
+              /* a topic page is the best answer to a name, then the articles, then single notes */
+              boostDocument: function (id, term, stored) { return KIND_BOOST[stored && stored.kind] || 1; }
+            }
+          });
+          engine.addAll(window.siteGenSearchIndex.documents);
+          return engine;
+        });
+      loading.catch(function () {
+        status.textContent = "Search is not available: its files did not load.";
+      });
+    }
+    return loading;
+  }
+
+  function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+
+  function termPattern(terms, flags) {
+    var alternatives = terms.map(escapeRegExp).sort(function (a, b) { return b.length - a.length; });
+    return new RegExp("(^|[^\\p{L}\\p{N}])(" + alternatives.join("|") + ")", flags);
+  }
+
+  /* The passage around the first matched word, with every matched word marked. */
+  function passage(text, terms) {
+    var node = document.createElement("span");
+    node.className = "site-search-passage";
+    var first = terms.length ? text.search(termPattern(terms, "iu")) : -1;
+    var start = first > CONTEXT ? text.lastIndexOf(" ", first - CONTEXT) + 1 : 0;
+    var excerpt = text.slice(start, start + CONTEXT * 3).replace(/\s+/g, " ");
+    if (start > 0) { node.append("… "); }
+    var pattern = termPattern(terms.length ? terms : ["\u0000"], "giu");
+    var last = 0;
+    excerpt.replace(pattern, function (match, before, word, offset) {
+      var at = offset + before.length;
+      node.append(excerpt.slice(last, at));
+      var mark = document.createElement("mark");
+      mark.textContent = word;
+      node.append(mark);
+      last = at + word.length;
+      return match;
+    });
+    node.append(excerpt.slice(last));
+    if (start + CONTEXT * 3 < text.length) { node.append(" …"); }
+    return node;
+  }
+
+  function span(className, text) {
+    var node = document.createElement("span");
+    node.className = className;
+    node.textContent = text;
+    return node;
+  }
+
+  function option(result, index) {
+    var item = document.createElement("li");
+    item.id = "site-search-result-" + index;
+    item.className = "site-search-result";
+    item.setAttribute("role", "option");
+    item.setAttribute("aria-selected", "false");
+    var link = document.createElement("a");
+    link.href = root + result.url;
+    link.tabIndex = -1;
+    link.append(span("site-search-kind", KINDS[result.kind] || result.kind), " ",
+                span("site-search-title", result.title));
+    if (result.context) { link.append(" ", span("site-search-context", result.context)); }
+    link.append(passage(result.text, result.terms));
+    item.appendChild(link);
+    item.addEventListener("mousemove", function () { select(index); });
+    return item;
+  }
+
+  function show(query) {
+    results = query.length < 2 ? [] : engine.search(query).slice(0, MAX_RESULTS);
+    list.textContent = "";
+    results.forEach(function (result, index) { list.appendChild(option(result, index)); });
+    active = -1;
+    input.removeAttribute("aria-activedescendant");
+    list.hidden = results.length === 0;
+    input.setAttribute("aria-expanded", results.length ? "true" : "false");
+    if (query.length < 2) {
+      status.textContent = "";
+    } else {
+      status.textContent = results.length
+        ? results.length + (results.length === 1 ? " result" : " results") + "; arrow keys to choose, Enter to open"
+        : "No results for “" + query + "”";
+    }
+  }
+
+  function select(index) {
+    var items = list.querySelectorAll(".site-search-result");
+    if (!items.length) { return; }
+    active = (index + items.length) % items.length;
+    items.forEach(function (item, i) { item.setAttribute("aria-selected", i === active ? "true" : "false"); });
+    input.setAttribute("aria-activedescendant", items[active].id);
+    if (items[active].scrollIntoView) { items[active].scrollIntoView({ block: "nearest" }); }
+  }
+
+  function close() {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  }
+
+  function search() {
+    var query = input.value.trim();
+    if (!engine && query.length >= 2) { status.textContent = "Loading the search index…"; }
+    ready().then(function () { show(input.value.trim()); });
+  }
+
+  input.addEventListener("focus", function () { ready(); });
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(search, 40);
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (list.hidden && results.length) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+      select(active + (event.key === "ArrowDown" ? 1 : (active < 0 ? 0 : -1)));
+    } else if (event.key === "Enter") {
+      var chosen = results[active >= 0 ? active : 0];
+      if (chosen) {
+        event.preventDefault();
+        window.location.href = root + chosen.url;
+      }
+    } else if (event.key === "Escape") {
+      event.stopPropagation();
+      if (!list.hidden) {
+        event.preventDefault(); /* the first Escape only closes the list; a search box clears on the next */
+        close();
+      } else {
+        input.value = "";
+        show("");
+      }
+    }
+  });
+  list.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a");
+    if (link) { close(); }
+  });
+  document.addEventListener("click", function (event) {
+    if (!box.contains(event.target)) { close(); }
+  });
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      input.focus();
+    }
+  });
+})();
