@@ -13,6 +13,8 @@ import difflib
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, TypeVar
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -25,8 +27,10 @@ from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, er
 from site_gen.frontmatter import slugify
 from site_gen.markdown import make_parser, split_target, walk
 from site_gen.model import Annotation, Article, Document, Library, Topic
+from site_gen.schema import printable
 from site_gen.urls import article_path, tag_slug, topic_path
 
+T = TypeVar("T")
 PageKey = tuple[str, str]
 """("article" | "topic", slug): names a page independently of where it is written."""
 
@@ -45,6 +49,82 @@ class ParsedBody:
     heading_ids: frozenset[str] = frozenset()
     problems: list[Diagnostic] = field(default_factory=list)
     notes: dict[str, list[Token]] = field(default_factory=dict)
+    links: list[LinkUse] = field(default_factory=list)
+    """Every link, wiki link and image of the body and notes, found once at parse time, so the
+    resolve pass visits only these instead of walking every token on every build (issue 4)."""
+
+
+@dataclass(frozen=True)
+class LinkUse:
+    """One link, wiki link or image token of a body (or of note `note`), and its body line."""
+
+    token: Token
+    line: int
+    """The 0-based body line of the block holding it (markdown-it's `map[0]`); unused for notes."""
+    note: str = ""
+    """The annotation id whose note holds the token; empty for the body."""
+
+
+class SummaryBody(ParsedBody):
+    """A parsed body without its token stream and reader text, which are parsed again on first use.
+
+    What the resolve pass and the pages of *other* documents need of a body (anchors, heading
+    ids, links, notes, problems) is small and cheap to pickle; the body's markdown-it tokens and
+    reader text are neither (about 200 KB a page, and unpickling them costs as much as parsing).
+    Parallel builds and the disk cache therefore hand bodies over in this form (issue 4). Reading
+    `tokens` or `reader` parses the document again and carries over what the resolve pass set on
+    the body's links, so a consumer sees exactly what a full parse gives.
+    """
+
+    def __init__(self, body: ParsedBody, document: Document, allow_html: bool) -> None:  # pylint: disable=super-init-not-called
+        self.anchors = body.anchors
+        self.heading_ids = body.heading_ids
+        self.problems = body.problems
+        self.notes = body.notes
+        self.links = body.links
+        self.document = document
+        self.allow_html = allow_html
+        self._full: ParsedBody | None = None
+
+    @property  # type: ignore[override]
+    def tokens(self) -> list[Token]:
+        return self.complete().tokens
+
+    @property  # type: ignore[override]
+    def reader(self) -> ReaderText | None:
+        return self.complete().reader
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether the tokens are in memory (parsed again since the summary was made)."""
+        return self._full is not None
+
+    def complete(self) -> ParsedBody:
+        """The full parse, made once; its body links get the resolutions of the summary's links."""
+        if self._full is None:
+            full = parse_document(make_parser(self.allow_html).use(annotations_plugin), make_parser(self.allow_html),
+                                  self.document)
+            fresh = [use for use in full.links if not use.note]
+            for new, old in zip(fresh, (use for use in self.links if not use.note)):
+                new.token.meta = dict(old.token.meta)
+            self.links = fresh + [use for use in self.links if use.note]
+            self._full = full
+        return self._full
+
+    def release(self) -> None:
+        """Drop the tokens again (they are parsed anew when next needed): bounds a build's memory."""
+        self._full = None
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if key != "_full"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _full=None)
+
+
+def summarize(body: ParsedBody, document: Document, allow_html: bool) -> SummaryBody:
+    """`body` without its tokens (see `SummaryBody`); a summary is returned as it is."""
+    return body if isinstance(body, SummaryBody) else SummaryBody(body, document, allow_html)
 
 
 ParseCache = dict[str, tuple[Document, ParsedBody]]
@@ -86,14 +166,39 @@ class ResolvedSite:
     images: dict[str, str] = field(default_factory=dict)
     """Article slug -> output path of its lead image (`image.src`, resolved like a Markdown image)."""
 
+    derived_values: dict[tuple[str, PageKey], Any] = field(default_factory=dict, repr=False, compare=False)
+    """Memo of `derived`: (computation name, page key) -> value."""
+
     def document(self, key: PageKey) -> Document:
         """The article or topic a key names."""
-        return self._index()[key]
+        return self._index[key]
 
+    def derived(self, key: PageKey, compute: Callable[[ResolvedSite, PageKey], T]) -> T:
+        """`compute(self, key)`, once: a value of one page that other outputs show (e.g. its search text).
+
+        Outputs that show something of every page (a search index, a feed) should get it through
+        here rather than from `bodies[key].tokens`: builds keep these values between builds
+        while the page and what it links to are unchanged, and parallel builds compute them
+        where the page's tokens already are, so such an output never needs every page's tokens
+        (which would mean parsing every page again; issue 4). List `compute` in
+        `render.DERIVED_PER_PAGE` to have it computed for every page ahead of time.
+        """
+        name = derived_name(compute)
+        if (name, key) not in self.derived_values:
+            self.derived_values[(name, key)] = compute(self, key)
+        return self.derived_values[(name, key)]
+
+    @cached_property
     def _index(self) -> dict[PageKey, Document]:
+        """Built once per site: `document` is called for every link of every page (issue 4)."""
         index: dict[PageKey, Document] = {("article", a.slug): a for a in self.articles}
         index.update({("topic", t.slug): t for t in self.topics})
         return index
+
+
+def derived_name(compute: Callable[..., Any]) -> str:
+    """The name a `ResolvedSite.derived` computation is remembered by."""
+    return f"{compute.__module__}.{compute.__qualname__}"
 
 
 def page_path(key: PageKey) -> str:
@@ -164,13 +269,18 @@ class _Resolver:
     def _link_document(self, key: PageKey, doc: Document, body: ParsedBody) -> None:
         """Checks that need the other pages: topics, links, fragments, images."""
         self.errors.extend(body.problems)
-        self._check_links(key, doc, body.tokens, lambda token_line: SourceLocation(doc.path, doc.body_line + token_line, 1))
+        in_notes: dict[str, list[LinkUse]] = defaultdict(list)
+        for use in body.links:
+            if use.note:
+                in_notes[use.note].append(use)
+            else:
+                self._check_link(key, doc, use.token, SourceLocation(doc.path, doc.body_line + use.line, 1))
         if isinstance(doc, Article):
             self._check_annotation_topics(doc)
             self._check_image(doc)
             for annotation in doc.annotations:
-                self._check_links(key, doc, body.notes.get(annotation.id, []),
-                                  lambda _line, where=annotation.location: where)
+                for use in in_notes.get(annotation.id, []):
+                    self._check_link(key, doc, use.token, annotation.location)
 
     def _check_annotation_topics(self, article: Article) -> None:
         topic_slugs = [t.slug for t in self.topics]
@@ -187,19 +297,15 @@ class _Resolver:
 
     # -- links -----------------------------------------------------------------------------
 
-    def _check_links(self, key: PageKey, doc: Document, tokens: list[Token], where_line) -> None:
-        line = 0
-        for token in walk(tokens):
-            if token.map:
-                line = token.map[0]
-            if token.type == "wikilink":
-                self._resolve_wikilink(key, token, where_line(line))
-            elif token.type == "link_open":
-                self._resolve_href(key, doc, token, where_line(line))
-            elif token.type == "image":
-                src = str(token.attrGet("src") or "")
-                if _is_internal(src):
-                    token.meta["asset"] = self._asset(doc, unquote(urlsplit(src).path), where_line(line))
+    def _check_link(self, key: PageKey, doc: Document, token: Token, where: SourceLocation) -> None:
+        if token.type == "wikilink":
+            self._resolve_wikilink(key, token, where)
+        elif token.type == "link_open":
+            self._resolve_href(key, doc, token, where)
+        else:
+            src = str(token.attrGet("src") or "")
+            if _is_internal(src):
+                token.meta["asset"] = self._asset(doc, unquote(urlsplit(src).path), where)
 
     def _resolve_wikilink(self, key: PageKey, token: Token, where: SourceLocation) -> None:
         slug, fragment = split_target(token.meta["target"])
@@ -262,7 +368,12 @@ class _Resolver:
 
     def _asset(self, doc: Document, ref: str, where: SourceLocation) -> str:
         content = self.config.content_path
-        file = (self.config.root / posixpath.dirname(doc.path) / ref).resolve()
+        try:
+            file = (self.config.root / posixpath.dirname(doc.path) / ref).resolve()
+        except (RuntimeError, OSError, ValueError):  # a symlink loop (RuntimeError before 3.13) or a NUL byte
+            self.errors.append(error(where, f"image '{printable(ref)}' cannot be resolved",
+                                     "it is a symlink loop or an impossible file name; point it at an image under content/"))
+            return ref
         try:
             output_path = file.relative_to(content.resolve()).as_posix()
         except ValueError:
@@ -300,7 +411,8 @@ class _Resolver:
                 self.warnings.append(warning(topic.location, f"topic '{topic.slug}' is not cited or linked by any page"))
 
     def _warn_empty_summaries(self) -> None:
-        for doc in (*self.articles, *self.topics):
+        docs: tuple[Article | Topic, ...] = (*self.articles, *self.topics)
+        for doc in docs:
             if not doc.summary.strip():
                 self.warnings.append(warning(doc.location, f"'{doc.slug}' has no summary",
                                              "add summary: one sentence shown on the index and in link previews"))
@@ -318,7 +430,23 @@ def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> Parsed
                 for p in env.get("anchor_problems", [])]
     heading_ids = frozenset(str(t.attrGet("id")) for t in tokens if t.type == "heading_open" and t.attrGet("id"))
     notes = {a.id: note_md.parse(a.note, {}) for a in annotations}
-    return ParsedBody(tokens, env.get("anchors", []), env.get("reader_text"), heading_ids, problems, notes)
+    links = _link_uses(tokens, "") + [use for ann_id, note in notes.items() for use in _link_uses(note, ann_id)]
+    return ParsedBody(tokens, env.get("anchors", []), env.get("reader_text"), heading_ids, problems, notes, links)
+
+
+_LINK_TYPES = frozenset({"wikilink", "link_open", "image"})
+
+
+def _link_uses(tokens: list[Token], note: str) -> list[LinkUse]:
+    """The link, wiki link and image tokens of a token stream, each with its block's line."""
+    uses: list[LinkUse] = []
+    line = 0
+    for token in walk(tokens):
+        if token.map:
+            line = token.map[0]
+        if token.type in _LINK_TYPES:
+            uses.append(LinkUse(token, line, note))
+    return uses
 
 
 def _is_internal(url: str) -> bool:

@@ -9,6 +9,8 @@ later build can re-render only what a change affects.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,13 +23,18 @@ from markupsafe import Markup
 
 from site_gen import __version__
 from site_gen.annotations import Anchor, annotations_plugin
-from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
-from site_gen.library import PageKey, ResolvedSite, page_path
+from site_gen.config import bundled_theme_path
+from site_gen.dates import long_date
+from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
+from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, page_path
 from site_gen.markdown import make_parser
 from site_gen.model import Article, Topic
+from site_gen.parallel import ChunkJob, chunked, map_chunks
+from site_gen.publish import PUBLICATION_KINDS, Publisher, publication_plans
+from site_gen.schema import printable
 from site_gen.urls import absolute_url, article_path, relative_url, tag_path, topic_path
 from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, SiteView, TagView,
-                            TopicView)
+                            TopicPreview, TopicView)
 
 ALL_SOURCES = "*"
 """Dependency marker: the page shows something of every article or topic (index, topic index)."""
@@ -77,13 +84,69 @@ def plan_site(site: ResolvedSite) -> list[PagePlan]:
     plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
     plans += [PagePlan(tag_path(slug), "tag", slug, frozenset(a.path for a in articles))
               for slug, articles in site.tags.items()]
+    plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES)]
     return plans
 
 
-def render_pages(site: ResolvedSite, plans: list[PagePlan]) -> list[RenderedFile]:
-    """Render the given plans (all of them for a full build, the dirty ones for a rebuild)."""
-    renderer = _SiteRenderer(site)
-    return [renderer.render(plan) for plan in plans]
+def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor | None = None, *, jobs: int = 1,
+                 progress: Callable[[int], None] | None = None) -> list[RenderedFile]:
+    """Render the given plans (all of them for a full build, the dirty ones for a rebuild), in plan order.
+
+    The seam for scaling out (issue 4): with `executor` (any `concurrent.futures.Executor`: a
+    thread or process pool, or a distributed engine such as Dask's `Client.get_executor()`) the
+    plans are rendered there in chunks, each task receiving the site; with `jobs` > 1 and no
+    executor, forked workers that inherit the site render them. Output is the same either way.
+    Pages of one document come first, with the `DERIVED_PER_PAGE` values of their documents;
+    then the outputs that show every page (index, search index, feeds), which use those values.
+    """
+    own = sorted((p for p in plans if ALL_SOURCES not in p.deps), key=lambda p: p.key)
+    everything = [p for p in plans if ALL_SOURCES in p.deps]
+    done: dict[str, RenderedFile] = {}
+    workers = jobs if executor is None else max(jobs, 2)
+    for wave, most in ((own, RENDER_CHUNK), (everything, 1)):
+        size = max(1, min(most, -(-len(wave) // (workers * 4))))
+        for chunk in map_chunks(_RENDER_JOB, site, chunked(wave, size), jobs, executor, progress):
+            for file, values in chunk:
+                done[file.path] = file
+                site.derived_values.update(values)
+    return [done[plan.path] for plan in plans]
+
+
+RENDER_CHUNK = 64
+"""Most plans one render task takes: small enough to balance the workers' load and show progress."""
+
+DERIVED_PER_PAGE: tuple[Callable[[ResolvedSite, PageKey], object], ...] = ()
+"""Per-page values that outputs about every page read through `ResolvedSite.derived` (e.g. a
+page's search text). Each is computed when the page itself is rendered, where its tokens are,
+and handed to the outputs rendered after: list a function here to spare those outputs from
+parsing every page again."""
+
+
+def page_renderer(site: ResolvedSite) -> _SiteRenderer:
+    """A renderer of `site`'s pages; it keeps its template environment, so make one per worker."""
+    return _SiteRenderer(site)
+
+
+def _render_plan(renderer: _SiteRenderer, plan: PagePlan) -> tuple[RenderedFile, dict]:
+    """One output, with the derived values of its document when it is an article or topic page."""
+    file = renderer.render(plan)
+    site = renderer.site
+    values = {}
+    if plan.kind in ("article", "topic"):
+        key: PageKey = (plan.kind, plan.key)
+        values = {(derived_name(compute), key): site.derived(key, compute) for compute in DERIVED_PER_PAGE}
+    return file, values
+
+
+def _release_tokens(renderer: _SiteRenderer) -> None:
+    """After each chunk, drop the tokens parsed again for it, so a worker's memory stays bounded."""
+    for body in renderer.site.bodies.values():
+        if isinstance(body, SummaryBody) and body.is_complete:
+            body.release()
+
+
+_RENDER_JOB: ChunkJob[ResolvedSite, _SiteRenderer, PagePlan, tuple[RenderedFile, dict]] = ChunkJob(
+    page_renderer, _render_plan, _release_tokens)
 
 
 def static_sources(site: ResolvedSite) -> dict[str, Path]:
@@ -129,15 +192,19 @@ class _SiteRenderer:
         self.site = site
         self.env = template_environment(site)
         self.env.filters["isodate"] = lambda d: d.isoformat()
-        self.env.filters["longdate"] = lambda d: f"{d.day} {d:%B %Y}"
+        self.env.filters["longdate"] = partial(long_date, language=site.config.language)
         self.md = make_parser(site.config.allow_html).use(annotations_plugin)
         self.md.add_render_rule("link_open", _render_link_open)
         self.md.add_render_rule("image", _render_image)
+        self.publisher = Publisher(site, lambda slug: self._markdown(("article", slug), article_path(slug),
+                                                                     note_html=lambda _anchor: ""))
 
     def render(self, plan: PagePlan) -> RenderedFile:
         """Make one planned output."""
         if plan.kind in ("static", "asset"):
             return RenderedFile(plan.path, Path(plan.key).read_bytes(), plan.deps)
+        if plan.kind in PUBLICATION_KINDS:
+            return RenderedFile(plan.path, self.publisher.render(plan.kind, plan.key), plan.deps)
         simple = {"index": self.render_index, "topics": self.render_topic_index, "tags": self.render_tag_index,
                   "404": self.render_404}
         if plan.kind in simple:
@@ -162,13 +229,14 @@ class _SiteRenderer:
         view = ArticleView(self._summary(article, path), body, image.caption if image else "",
                            image.credit if image else "", relative_url(path, self.site.images[article.slug]) if article.slug in self.site.images else "",
                            image.alt if image else "", tuple(notes[a.annotation.id] for a in anchors),
-                           article.provenance.publisher, article.provenance.url)
+                           article.provenance.publisher, article.provenance.url,
+                           previews=self._previews(key, path))
         return self._page("article.html", path, article=view, page_title=article.title)
 
     def render_topic(self, topic: Topic) -> bytes:
         path = topic_path(topic.slug)
         key: PageKey = ("topic", topic.slug)
-        view = self._topic_view(topic, path, self._markdown(key, path))
+        view = self._topic_view(topic, path, self._markdown(key, path), self._previews(key, path))
         return self._page("topic.html", path, topic=view, page_title=topic.title)
 
     def render_index(self) -> bytes:
@@ -203,6 +271,7 @@ class _SiteRenderer:
     def _page(self, template_name: str, path: str, **context: object) -> bytes:
         context["site"] = self._site_view(path)
         context["url"] = partial(relative_url, path)
+        context["meta"] = self.publisher.page_meta(path, str(context.get("page_title") or ""))
         try:
             html = self.env.get_template(template_name).render(**context)
         except jinja2.TemplateError as exc:
@@ -222,7 +291,8 @@ class _SiteRenderer:
         return ArticleSummary(article.title, relative_url(path, article_path(article.slug)), article.date,
                               article.summary, article.section, count, tags, article.draft)
 
-    def _topic_view(self, topic: Topic, path: str, body: Markup) -> TopicView:
+    def _topic_view(self, topic: Topic, path: str, body: Markup,
+                    previews: tuple[TopicPreview, ...] = ()) -> TopicView:
         backlinks = tuple(
             BacklinkView(c.article.title, relative_url(path, article_path(c.article.slug)), c.anchor.exact,
                          relative_url(path, article_path(c.article.slug), f"ann-{c.anchor.annotation.id}"),
@@ -232,7 +302,20 @@ class _SiteRenderer:
                         for k in sorted(self.site.links_from.get(("topic", topic.slug), ())) if k[0] == "topic")
         sources = tuple(Link(s.title, s.url) for s in topic.sources)
         return TopicView(topic.title, relative_url(path, topic_path(topic.slug)), topic.summary, topic.aliases,
-                         body, sources, backlinks, related)
+                         body, sources, backlinks, related, previews)
+
+    def _previews(self, key: PageKey, path: str) -> tuple[TopicPreview, ...]:
+        """Previews of the topics a page links to (text, notes, annotation topics), not of itself.
+
+        The theme shows them on hover/focus of a topic link (issue 7); they are
+        embedded in the page, since a static page opened from disk cannot fetch another.
+        """
+        slugs = {k[1] for k in self.site.links_from.get(key, ()) if k[0] == "topic"}
+        if key[0] == "article":
+            slugs |= {a.annotation.topic for a in self.site.bodies[key].anchors if a.annotation.topic}
+        topics = (self.site.document(("topic", slug)) for slug in sorted(slugs) if ("topic", slug) != key)
+        return tuple(TopicPreview(relative_url(path, topic_path(t.slug)), t.title, t.summary)
+                     for t in topics if isinstance(t, Topic) and t.summary)
 
     def _note_view(self, article: Article, anchor: Anchor, path: str) -> NoteView:
         annotation = anchor.annotation
@@ -245,7 +328,8 @@ class _SiteRenderer:
             topic = Link(doc.title, relative_url(path, topic_path(annotation.topic)))
             summary = doc.summary if isinstance(doc, Topic) else ""
         sources = tuple(Link(s.title, s.url) for s in annotation.sources)
-        return NoteView(anchor.number, annotation.id, anchor.exact, html, topic, summary, sources)
+        return NoteView(anchor.number, annotation.id, anchor.exact, html, topic, summary, sources,
+                        as_of=annotation.as_of)
 
     def _note_html(self, notes: dict[str, NoteView], anchor: Anchor) -> str:
         return self.env.get_template("note.html").render(note=notes[anchor.annotation.id]).strip()
@@ -266,7 +350,7 @@ def _render_link_open(self: RendererHTML, tokens: list[Token], idx: int, options
     token = tokens[idx]
     url = env["link_url"](token) if "link_url" in env else None
     if url is not None:
-        token = token.copy()
+        token = token.copy(attrs=dict(token.attrs))  # copy() is shallow: never write into the parsed (cached) token
         token.attrSet("href", url)
     return self.renderToken([token], 0, options, env)
 
@@ -274,7 +358,7 @@ def _render_link_open(self: RendererHTML, tokens: list[Token], idx: int, options
 def _render_image(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     token = tokens[idx]
     if token.meta.get("asset") and "page_path" in env:
-        token = token.copy()
+        token = token.copy(attrs=dict(token.attrs))
         token.attrSet("src", relative_url(env["page_path"], token.meta["asset"]))
         token.attrSet("loading", "lazy")
     return self.image([token], 0, options, env)  # type: ignore[attr-defined]
@@ -294,13 +378,25 @@ def _note_tokens(tokens: list[Token]) -> list[Token]:
     return converted
 
 
-def _template_diagnostic(exc: jinja2.TemplateError, site: ResolvedSite):
-    """Report a template error at the template's own file and line."""
+def _template_diagnostic(exc: Exception, site: ResolvedSite) -> Diagnostic:
+    """Report a template error at the template's own file and line, saying what to do about it."""
+    root = site.config.root
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
-        where = SourceLocation(display_path(Path(exc.filename), site.config.root), exc.lineno or 1, 1)
-        return error(where, f"template syntax error: {exc.message}")
+        where = SourceLocation(display_path(Path(exc.filename), root), exc.lineno or 1, 1)
+        return error(where, f"template syntax error: {exc.message}", "fix the Jinja2 syntax on this line of the template")
+    where = SourceLocation("themes")
+    folders = [path / "templates" for path in site.config.theme_paths()]
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.endswith((".html", ".xml", ".txt")):
-            where = SourceLocation(display_path(Path(frame.filename), site.config.root), frame.lineno or 1, 1)
-            return error(where, f"template error: {exc}", "check the variable names against docs/themes.md")
-    return error(SourceLocation("themes"), f"template error: {exc}")
+        if any(Path(frame.filename).is_relative_to(folder) for folder in folders):
+            where = SourceLocation(display_path(Path(frame.filename), root), frame.lineno or 1, 1)
+            break
+    if isinstance(exc, jinja2.TemplateNotFound):
+        names = ", ".join(f"'{printable(str(name))}'" for name in exc.templates)
+        searched = [display_path(f, root) for f in folders if f.resolve() != (bundled_theme_path() / "templates").resolve()]
+        return error(where, f"template {names} not found",
+                     "a template name is a path inside a theme's templates/ folder; it cannot start with / or use ../ "
+                     f"(searched: {', '.join([*searched, 'the default theme'])})")
+    if isinstance(exc, jinja2.UndefinedError):  # "'site_gen.views.SiteView object' has no ..." -> "'SiteView object' ..."
+        return error(where, f"template error: {str(exc).replace('site_gen.views.', '')}",
+                     "check the variable names against docs/themes.md")
+    return error(where, f"template error: {exc}", "fix the expression on this line of the template")

@@ -38,6 +38,20 @@ class SiteView:
 
 
 @dataclass(frozen=True)
+class TopicPreview:
+    """A topic's hover/focus preview: what a link to `url` shows without leaving the page.
+
+    Pages carry the previews of the topics they link to (a few KB of JSON), so a
+    preview works from disk (file://, where fetching another page is blocked) and
+    needs no second request.
+    """
+
+    url: str
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
 class NoteView:
     """One annotation as shown beside its phrase and in the notes list."""
 
@@ -48,6 +62,8 @@ class NoteView:
     topic: Link | None
     topic_summary: str
     sources: tuple[Link, ...]
+    as_of: dt.date | None = None
+    """When the note's facts were checked (`as_of:`), shown as "as of <date>"."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,8 @@ class ArticleView:
     notes: tuple[NoteView, ...]
     source_publisher: str
     source_url: str
+    previews: tuple[TopicPreview, ...] = ()
+    """Previews of every topic the page links to (notes and text), for the topic-link popovers."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,8 @@ class TopicView:
     sources: tuple[Link, ...]
     backlinks: tuple[BacklinkView, ...]
     related: tuple[Link, ...]
+    previews: tuple[TopicPreview, ...] = ()
+    """Previews of the topics this page links to (filled on the topic's own page only)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 from conftest import PROJECT
 
 LAYERS: list[set[str]] = [
-    {"__init__", "diagnostics"},
+    {"__init__"},
+    {"diagnostics"},
+    {"dates"},
     {"yamlfile"},
     {"schema"},
     {"config"},
@@ -24,10 +26,13 @@ LAYERS: list[set[str]] = [
     {"urls"},
     {"library"},
     {"views"},
-    {"render", "feeds", "sitemap", "jsonld", "search", "publish"},
+    {"feeds", "sitemap", "jsonld", "search", "linkcheck"},
+    {"publish"},
+    {"parallel"},
+    {"render"},
     {"output", "cache"},
     {"build"},
-    {"importer", "scaffold", "reanchor", "listing", "linkcheck"},
+    {"importer", "scaffold", "reanchor", "listing"},
     {"watch", "serve"},
     {"report"},
     {"commands_build", "commands_check", "commands_serve", "commands_import", "commands_new", "commands_list"},
