@@ -32,6 +32,10 @@ from site_gen.model import Annotation
 BLOCK_SEP = "\x00"
 """Separates blocks in the reader text: never whitespace, never in a quote, so no match spans two paragraphs."""
 _WS_RUN = re.compile(r"[^\S\x00]+")
+_FOLDED_RUN = re.compile(r"[^\S\x00]{2,}|[^\S \x00]")
+"""Whitespace that folding changes: runs of two or more, or one character other than a plain
+space. A lone space folds to itself, so it needs no breakpoint (most of the text: keeps the
+position map short and the loop below fast on long articles)."""
 _QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _ATOMIC = {"code_inline", "wikilink", "softbreak", "hardbreak"}
 _WHITESPACE_TOKENS = {"softbreak": "\n", "hardbreak": "\n"}
@@ -64,12 +68,14 @@ class ReaderText:
     """File line of the body's first line, so messages can name file lines."""
     breakpoints_folded: list[int] = field(default_factory=list)
     breakpoints_raw: list[int] = field(default_factory=list)
+    breakpoints_run: list[bool] = field(default_factory=list)
+    """True where the breakpoint starts a folded whitespace run (all of it maps to one space)."""
 
     def raw_index(self, folded_index: int) -> int:
         """Position in `raw` of the character at `folded_index` in `folded`."""
         i = bisect.bisect_right(self.breakpoints_folded, folded_index) - 1
         offset = folded_index - self.breakpoints_folded[i]
-        if self.raw[self.breakpoints_raw[i]].isspace() and self.raw[self.breakpoints_raw[i]] != BLOCK_SEP:
+        if self.breakpoints_run[i]:
             return self.breakpoints_raw[i]
         return self.breakpoints_raw[i] + offset
 
@@ -147,20 +153,24 @@ def _with_folding(raw: str, segments: list[Segment]) -> ReaderText:
     folded_parts: list[str] = []
     folded_pos = 0
     raw_pos = 0
-    for match in _WS_RUN.finditer(raw):
-        if match.start() > raw_pos:
+    for match in _FOLDED_RUN.finditer(raw):
+        start = match.start()
+        if start > raw_pos:
             reader.breakpoints_folded.append(folded_pos)
             reader.breakpoints_raw.append(raw_pos)
-            folded_parts.append(raw[raw_pos:match.start()])
-            folded_pos += match.start() - raw_pos
+            reader.breakpoints_run.append(False)
+            folded_parts.append(raw[raw_pos:start])
+            folded_pos += start - raw_pos
         reader.breakpoints_folded.append(folded_pos)
-        reader.breakpoints_raw.append(match.start())
+        reader.breakpoints_raw.append(start)
+        reader.breakpoints_run.append(True)
         folded_parts.append(" ")
         folded_pos += 1
         raw_pos = match.end()
     if raw_pos < len(raw) or not reader.breakpoints_raw:
         reader.breakpoints_folded.append(folded_pos)
         reader.breakpoints_raw.append(raw_pos)
+        reader.breakpoints_run.append(False)
         folded_parts.append(raw[raw_pos:])
     reader.folded = "".join(folded_parts).translate(_QUOTE_FOLD)
     return reader

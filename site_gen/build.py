@@ -2,27 +2,49 @@
 
 The CLI and the preview server only call `build_site` or a `Builder`; they
 never reach into the stages. Errors from any stage arrive as one
-`DiagnosticError`. A `Builder` kept between builds makes rebuilds
-incremental: unchanged files are not parsed again, and only pages whose
-dependencies changed are rendered again (the rest keep their bytes).
+`DiagnosticError`. Builds are incremental (issue 4): a `Builder` kept between
+builds, or the disk cache (`.site-gen-cache/`, see cache.py) between
+processes, remembers each source file's content hash and parse and each
+output's dependencies, so a rebuild reads only files whose size or time
+changed, parses only files whose bytes changed, renders only pages whose
+dependencies changed, and writes only files whose bytes changed. Cold builds
+spread loading and rendering over all cores (parallel.py); the output is the
+same byte for byte as a single-process build's, which tests prove, as they
+prove that an incremental build equals a clean one after any edit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from site_gen import __version__
+from site_gen.cache import BuildCache
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import ParseCache, ResolvedSite, resolve_library
-from site_gen.loader import LoadCache, load_library
+from site_gen.library import PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library, summarize
+from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, read_page_bytes
+from site_gen.markdown import make_parser
+from site_gen.annotations import annotations_plugin
 from site_gen.model import Document
-from site_gen.output import DiskSink, MemorySink, WriteReport
-from site_gen.render import ALL_SOURCES, PagePlan, RenderedFile, plan_site, render_pages
+from site_gen.output import DiskSink, KeptFile, MemorySink, WriteReport, file_digest
+from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
+from site_gen.render import ALL_SOURCES, PagePlan, RenderedFile, document_facts, plan_site, render_pages
+
+PARALLEL_MIN_ITEMS = 200
+"""Fewer files or pages than this are done in this process: starting workers (each compiles
+the templates) costs more than it saves."""
+LOAD_CHUNK = 32
+Progress = Callable[[str, int, int], None]
+"""Told (stage, done, total) as a build goes: "load" and "render" are the long stages."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,37 @@ class BuildOptions:
     drafts: bool = False
     strict: bool = False
     force: bool = False
+    base_url: str | None = None
+    """Published URL for this build (`--base-url`); default: `base_url` of site.yaml."""
+    jobs: int | None = None
+    """Processes for loading and rendering; default: one per core. 1 builds in this process."""
+    executor: Executor | None = None
+    """Hand loading and rendering to this executor (threads, processes, Dask...) instead of forked workers."""
+    cache: bool = True
+    """Keep and use the disk cache (`.site-gen-cache/` beside site.yaml)."""
+
+
+@dataclass(frozen=True)
+class SiteCounts:
+    """The numbers the summary line gives."""
+
+    articles: int
+    topics: int
+    annotations: int
+    tags: int
+
+
+class _LazySite:
+    """The resolved site of a build that had nothing to redo: made only if a caller asks for it."""
+
+    def __init__(self, make: Callable[[], ResolvedSite]):
+        self.make = make
+        self.site: ResolvedSite | None = None
+
+    def get(self) -> ResolvedSite:
+        if self.site is None:
+            self.site = self.make()
+        return self.site
 
 
 @dataclass(frozen=True)
@@ -41,13 +94,19 @@ class BuildResult:
     """What a build produced, for the summary line and for callers (serve, tests)."""
 
     config: SiteConfig
-    site: ResolvedSite
+    site_handle: _LazySite
     files: list[RenderedFile]
     report: WriteReport
     seconds: float
+    counts: SiteCounts
     warnings: list[Diagnostic] = field(default_factory=list)
     rendered: frozenset[str] = frozenset()
     """Output paths rendered by this build (all of them on a full build)."""
+
+    @property
+    def site(self) -> ResolvedSite:
+        """Everything the build resolved (made again from the cache when the build had nothing to do)."""
+        return self.site_handle.get()
 
     @property
     def pages(self) -> int:
@@ -55,13 +114,13 @@ class BuildResult:
 
     @property
     def annotations(self) -> int:
-        return sum(len(body.anchors) for key, body in self.site.bodies.items() if key[0] == "article")
+        return self.counts.annotations
 
     def summary(self) -> str:
         """One line: pages, articles, topics, annotations, seconds."""
-        counts = ", ".join(_count(n, word) for n, word in ((len(self.site.articles), "article"),
-                                                             (len(self.site.topics), "topic"),
-                                                             (self.annotations, "annotation")))
+        counts = ", ".join(_count(n, word) for n, word in ((self.counts.articles, "article"),
+                                                             (self.counts.topics, "topic"),
+                                                             (self.counts.annotations, "annotation")))
         return f"built {_count(self.pages, 'page')} ({counts}) in {self.seconds:.2f} s"
 
 
@@ -70,68 +129,403 @@ def _count(n: int, word: str) -> str:
 
 
 def build_site(config_file: Path, options: BuildOptions = BuildOptions(),
-               sink: DiskSink | MemorySink | None = None) -> BuildResult:
+               sink: DiskSink | MemorySink | None = None, progress: Progress | None = None) -> BuildResult:
     """Build the site described by `config_file` once; raise DiagnosticError, never a half-written output."""
-    return Builder(config_file, options, sink).build()
+    return Builder(config_file, options, sink, progress).build()
+
+
+@dataclass(frozen=True)
+class PageRecord:
+    """One source file as last loaded: its content hash, stat, document and parse."""
+
+    digest: bytes
+    stat: tuple[int, int, int] | None
+    """(size, mtime_ns, inode) when the file was last read, if it was then old enough to trust."""
+    document: Document
+    body: ParsedBody
+    facts: str = ""
+    """`render.document_facts` of the document: listings depend on it, not on the body."""
+
+    def summarized(self, allow_html: bool, with_tokens: bool = False) -> PageRecord:
+        """This record with its body's token objects left out, to pickle cheaply (see library.SummaryBody)."""
+        return replace(self, body=summarize(self.body, self.document, allow_html, with_tokens))
+
+
+@dataclass(frozen=True)
+class SiteIndex:
+    """What the last good build made of which sources: the small cache entry of a build.
+
+    A build with nothing to do needs only this (no documents, no parses), so it is stored
+    apart from the parses, which are loaded only when something changed.
+    """
+
+    fingerprint: str
+    digests: dict[str, bytes]
+    """Source path -> content hash, as built."""
+    stats: dict[str, tuple[int, int, int] | None]
+    """Source path -> (size, mtime_ns, inode) when read, if old enough to be trusted."""
+    outputs: dict[str, tuple[str, frozenset[str]]]
+    """Output path -> (SHA-256 of its bytes, the source files it depends on)."""
+    warnings: list[Diagnostic]
+    counts: SiteCounts
+    other_stats: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
+    """Theme files and images -> stat: a build with nothing to do must not miss a stylesheet edit."""
+
+
+class _State:
+    """What a Builder remembers of its last good build, and the parses it may reuse."""
+
+    def __init__(self, index: SiteIndex | None = None, outputs: dict[str, RenderedFile] | None = None,
+                 site: ResolvedSite | None = None, pages: dict[str, PageRecord] | None = None,
+                 memo: Callable[[], dict[str, PageRecord]] | None = None,
+                 derived: Callable[[], dict[tuple[str, PageKey], Any]] | None = None):
+        self.index = index
+        self.outputs = outputs or {}
+        self.site = site
+        self._pages = pages
+        self._memo = memo
+        self._derived = derived
+
+    @property
+    def derived(self) -> dict[tuple[str, PageKey], Any]:
+        """The last build's `ResolvedSite.derived` values (from the disk cache when not in memory)."""
+        if self.site is not None:
+            return self.site.derived_values
+        return self._derived() if self._derived else {}
+
+    @property
+    def fingerprint(self) -> str:
+        return self.index.fingerprint if self.index else ""
+
+    @property
+    def pages(self) -> dict[str, PageRecord]:
+        """Source path -> its last loaded record (from the disk cache on first use)."""
+        if self._pages is None:
+            self._pages = self._memo() if self._memo else {}
+        return self._pages
+
+    def sources_unchanged(self, stats: dict[str, tuple[int, int, int] | None]) -> bool:
+        """Whether every source file is the one last built, judged by stat alone (no reading)."""
+        known = self.index.stats if self.index else {}
+        return stats.keys() == known.keys() and all(s is not None and known[k] == s for k, s in stats.items())
 
 
 class Builder:
-    """Builds a site again and again, redoing only what changed since its last good build."""
+    """Builds a site again and again, redoing only what changed since its last good build.
+
+    A new Builder starts from the disk cache when there is one, so even the first build of a
+    process redoes only what changed since the last build of any process.
+    """
 
     def __init__(self, config_file: Path, options: BuildOptions = BuildOptions(),
-                 sink: DiskSink | MemorySink | None = None):
+                 sink: DiskSink | MemorySink | None = None, progress: Progress | None = None):
         self.config_file = config_file
         self.options = options
         self.sink = sink
-        self.load_cache: LoadCache = {}
-        self.parse_cache: ParseCache = {}
-        self.documents: dict[str, Document] = {}
-        self.previous: dict[str, RenderedFile] = {}
-        self.fingerprint = ""
+        self.progress = progress
+        self.state: _State | None = None
 
     def build(self) -> BuildResult:
         """One build; on error the previous state (and output) stays as it was."""
         started = time.perf_counter()
-        config = load_config(self.config_file)
-        if self.options.output is not None:
-            config = replace(config, output_dir=str(self.options.output))
-        library = load_library(config, self.load_cache)
-        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=self.parse_cache)
+        config = self._config()
+        fingerprint = _fingerprint(config, self.options)
+        sink = self.sink or DiskSink(config.output_path, config.root, force=self.options.force)
+        store = _Store(config, self.options.cache)
+        state = self.state or store.load_state(sink)
+        sources = content_sources(config)
+        stats = {s.shown: _stat_key(s.file) for s in sources}
+        if (fingerprint == state.fingerprint and state.sources_unchanged(stats) and state.index is not None
+                and _other_stats(config, state.index.other_stats) == state.index.other_stats
+                and _outputs_intact(state, sink)):
+            return self._nothing_to_do(config, state, started)
+        pages, changed = self._load(config, state, sources, stats)
+        site = self._resolve(config, pages)
+        plans = plan_site(site, {shown: record.facts for shown, record in pages.items()})
+        dirty = _dirty(plans, state, changed, fingerprint, sink)
+        site.derived_values.update(_carried_derived(state.derived, plans, dirty))
+        rendered = {f.path: f for f in self._render(site, dirty)}
+        files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
+        _check_collisions(files)
+        report = sink.write(files)
+        index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
+                          {f.path: (file_digest(f), f.deps) for f in files}, site.warnings, _counts(site),
+                          _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}))
+        self.state = _State(index, {f.path: f for f in files}, site, pages)
+        store.save(self.state, changed, {site.document((p.kind, p.key)).path for p in dirty
+                                         if p.kind in ("article", "topic")}, sink)
+        return BuildResult(config, _LazySite(lambda: site), files, report, time.perf_counter() - started,
+                           index.counts, site.warnings, frozenset(rendered))
+
+    def _config(self) -> SiteConfig:
+        config = _config_of(self.config_file, self.options)
+        if self.options.base_url is not None:
+            config = replace(config, base_url=self.options.base_url)
+        return config
+
+    def _jobs(self, items: int) -> int:
+        """Processes for `items` files or pages: as asked, else all cores for big builds only."""
+        if self.options.jobs is not None:
+            return self.options.jobs
+        return 1 if items < PARALLEL_MIN_ITEMS and self.options.executor is None else default_jobs()
+
+    def _tick(self, stage: str, total: int) -> Callable[[int], None] | None:
+        if self.progress is None:
+            return None
+        report = self.progress
+        done = [0]
+
+        def tick(n: int) -> None:
+            done[0] += n
+            report(stage, done[0], total)
+        return tick
+
+    def _nothing_to_do(self, config: SiteConfig, state: _State, started: float) -> BuildResult:
+        """Every source and output is as the last build left it: say so, without parsing anything."""
+        assert state.index is not None
+        if self.options.strict and state.index.warnings:
+            raise DiagnosticError([replace(w, severity=Severity.ERROR) for w in state.index.warnings])
+        self.state = state
+        files = list(state.outputs.values())
+        site = _LazySite(lambda: state.site or self._resolve(config, state.pages))
+        return BuildResult(config, site, files, WriteReport(0, len(files), 0), time.perf_counter() - started,
+                           state.index.counts, state.index.warnings, frozenset())
+
+    def _load(self, config: SiteConfig, state: _State, sources: list[Source],
+              stats: dict[str, tuple[int, int, int] | None]) -> tuple[dict[str, PageRecord], set[str]]:
+        """Every source's record, reading only files whose stat changed; and the paths that changed."""
+        known = state.pages
+        todo = [(s, known[s.shown].digest if s.shown in known else None) for s in sources
+                if stats[s.shown] is None or s.shown not in known or known[s.shown].stat != stats[s.shown]]
+        outcomes = self._load_sources(config, todo)
+        pages: dict[str, PageRecord] = {}
+        diagnostics: list[Diagnostic] = []
+        for source in sources:
+            outcome = outcomes.get(source.shown)
+            if outcome is None:
+                pages[source.shown] = known[source.shown]
+            elif isinstance(outcome, PageRecord):
+                pages[source.shown] = outcome
+            elif isinstance(outcome, tuple):  # the same bytes as before: keep the parse, note the stat
+                pages[source.shown] = replace(known[source.shown], stat=outcome or None)
+            else:
+                diagnostics.extend(outcome)
+        if diagnostics:
+            raise DiagnosticError(diagnostics)
+        built = state.index.digests if state.index else {}
+        changed = {p for p, r in pages.items() if built.get(p) != r.digest}
+        return pages, changed | (set(built) - set(pages))
+
+    def _load_sources(self, config: SiteConfig, todo: list[tuple[Source, bytes | None]]) -> dict[str, object]:
+        jobs = self._jobs(len(todo))
+        shared = _LoadShared(config.content_path, config.allow_html, time.time_ns(), summarize=jobs > 1)
+        chunks = chunked(todo, max(1, min(LOAD_CHUNK, -(-len(todo) // (jobs * 4)))))
+        results = map_chunks(_LOAD_JOB, shared, chunks, jobs, self.options.executor, self._tick("load", len(todo)))
+        return {source.shown: outcome
+                for (source, _digest), outcome in zip(todo, (o for chunk in results for o in chunk))}
+
+    def _resolve(self, config: SiteConfig, pages: dict[str, PageRecord]) -> ResolvedSite:
+        library = assemble_library([record.document for record in pages.values()], [])
+        parses: dict[str, tuple[Document, ParsedBody]] = {p: (r.document, r.body) for p, r in pages.items()}
+        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=parses)
         if self.options.strict and site.warnings:
             raise DiagnosticError([replace(w, severity=Severity.ERROR) for w in site.warnings])
-        documents = {d.path: d for d in (*library.articles, *library.topics)}
-        fingerprint = _fingerprint(config, self.options)
-        plans = plan_site(site)
-        dirty = self._dirty(plans, documents, fingerprint)
-        rendered = {f.path: f for f in render_pages(site, dirty)}
-        files = [rendered.get(p.path) or self.previous[p.path] for p in plans]
-        _check_collisions(files)
-        sink = self.sink or DiskSink(config.output_path, config.root, force=self.options.force)
-        report = sink.write(files)
-        self.previous = {f.path: f for f in files}
-        self.documents = documents
-        self.fingerprint = fingerprint
-        return BuildResult(config, site, files, report, time.perf_counter() - started, site.warnings,
-                           frozenset(rendered))
+        return site
 
-    def _dirty(self, plans: list[PagePlan], documents: dict[str, Document], fingerprint: str) -> list[PagePlan]:
-        """Plans to render: all after a config/theme change, else those whose inputs changed."""
-        if fingerprint != self.fingerprint:
-            return plans
-        changed = {path for path, doc in documents.items() if self.documents.get(path) is not doc}
-        changed |= set(self.documents) - set(documents)
-        dirty = []
-        for plan in plans:
-            old = self.previous.get(plan.path)
-            if (old is None or old.deps != plan.deps or plan.kind in ("static", "asset")
-                    or (changed and (ALL_SOURCES in plan.deps or not changed.isdisjoint(plan.deps)))):
-                dirty.append(plan)
-        return dirty
+    def _render(self, site: ResolvedSite, plans: list[PagePlan]) -> list[RenderedFile]:
+        return render_pages(site, plans, self.options.executor, jobs=self._jobs(len(plans)),
+                            progress=self._tick("render", len(plans)))
+
+
+class _Store:
+    """The Builder's side of the disk cache: the index entry, and the parses in buckets.
+
+    Parses are spread over PAGE_BUCKETS entries by path, so a build that changed one file
+    rewrites one small entry, not the parses of the whole site.
+    """
+
+    PAGE_BUCKETS = 64
+
+    def __init__(self, config: SiteConfig, enabled: bool):
+        self.cache = BuildCache(config.root) if enabled else None
+        self.allow_html = config.allow_html
+        self.parse_key = f"{__version__}|{config.allow_html}|{_parser_versions()}"
+
+    def index_key(self, sink: DiskSink | MemorySink) -> str:
+        """The index belongs to one output folder: a build into another one starts afresh."""
+        folder = str(sink.folder.resolve()) if isinstance(sink, DiskSink) else "memory"
+        return f"{self.parse_key}|{folder}"
+
+    def load_state(self, sink: DiskSink | MemorySink) -> _State:
+        """The state the last build of any process left, as far as it still holds."""
+        if self.cache is None:
+            return _State()
+        index = self.cache.load("index", self.index_key(sink)) if isinstance(sink, DiskSink) else None
+        if not isinstance(index, SiteIndex):
+            return _State(memo=self._load_pages)
+        outputs: dict[str, RenderedFile] = {path: KeptFile(path, digest, deps, sink.folder)
+                                            for path, (digest, deps) in index.outputs.items()}
+        return _State(index, outputs, memo=self._load_pages, derived=lambda: self._load_buckets("derived", index.fingerprint))
+
+    def _load_pages(self) -> dict[str, PageRecord]:
+        return self._load_buckets("pages", self.parse_key)
+
+    def _load_buckets(self, name: str, key: str) -> dict:
+        assert self.cache is not None
+        found: dict = {}
+        for bucket in range(self.PAGE_BUCKETS):
+            entry = self.cache.load(f"{name}-{bucket:02d}", key)
+            found.update(entry if isinstance(entry, dict) else {})
+        return found
+
+    def save(self, state: _State, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink) -> None:
+        """Store the changed buckets of parses and derived values, then the index (for a folder on disk)."""
+        if self.cache is None:
+            return
+        fresh = not (self.cache.folder / "pages-00.pickle").exists()
+        pages = {p: r.summarized(self.allow_html) for p, r in state.pages.items()}
+        self._save_buckets("pages", self.parse_key, pages, None if fresh else changed)
+        if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:
+            site = state.site
+            derived = {(name, key): value for (name, key), value in site.derived_values.items()
+                       if key[0] in ("article", "topic")}
+            by_path = {entry: site.document(entry[1]).path for entry in derived}
+            self._save_buckets("derived", state.index.fingerprint, derived,
+                               None if fresh else rendered | changed, by_path)
+            self.cache.save("index", self.index_key(sink), state.index)
+
+    def _save_buckets(self, name: str, key: str, entries: dict, paths: set[str] | None,
+                      path_of: dict | None = None) -> None:
+        """Rewrite the buckets holding `paths` (all buckets when None)."""
+        assert self.cache is not None
+        wanted = None if paths is None else {_bucket(p, self.PAGE_BUCKETS) for p in paths}
+        grouped: dict[int, dict] = {b: {} for b in range(self.PAGE_BUCKETS) if wanted is None or b in wanted}
+        for entry, value in entries.items():
+            bucket = _bucket(path_of[entry] if path_of else entry, self.PAGE_BUCKETS)
+            if bucket in grouped:
+                grouped[bucket][entry] = value
+        for bucket, values in grouped.items():
+            self.cache.save(f"{name}-{bucket:02d}", key, values)
+
+
+def _bucket(path: str, buckets: int) -> int:
+    return int.from_bytes(hashlib.blake2b(path.encode(), digest_size=2).digest(), "big") % buckets
+
+
+def _parser_versions() -> str:
+    """The Markdown libraries' versions: a new markdown-it may parse differently."""
+    import markdown_it  # pylint: disable=import-outside-toplevel
+    import mdit_py_plugins  # pylint: disable=import-outside-toplevel
+    return f"{markdown_it.__version__}|{mdit_py_plugins.__version__}"
+
+
+@dataclass(frozen=True)
+class _LoadShared:
+    """What every load task needs besides its files."""
+
+    content_path: Path
+    allow_html: bool
+    now_ns: int
+    summarize: bool
+    """Leave the tokens out of the parses (they are going to another process)."""
+
+
+@dataclass
+class _LoadContext:
+    shared: _LoadShared
+    md: object
+    note_md: object
+
+
+def _load_setup(shared: _LoadShared) -> _LoadContext:
+    return _LoadContext(shared, make_parser(shared.allow_html).use(annotations_plugin), make_parser(shared.allow_html))
+
+
+def _load_one(context: _LoadContext, item: tuple[Source, bytes | None]) -> PageRecord | tuple | list[Diagnostic]:
+    """Read one source: its diagnostics, its stat alone (bytes unchanged), or a new record."""
+    source, known_digest = item
+    shared = context.shared
+    try:
+        before = _stat_key(source.file)
+        data = read_page_bytes(source.file, source.shown, shared.content_path)
+        digest = page_digest(data)
+        # A file changed within the last seconds could change again within the clock's
+        # resolution without its stat changing ("racy git"): its stat is not trusted.
+        trusted = before if before is not None and before[1] < shared.now_ns - 2_000_000_000 else None
+        if digest == known_digest:
+            return trusted or ()
+        document = parse_source(source, data)
+        body = parse_document(context.md, context.note_md, document)  # type: ignore[arg-type]
+        record = PageRecord(digest, trusted, document, body, document_facts(document))
+        return record.summarized(shared.allow_html, with_tokens=True) if shared.summarize else record
+    except DiagnosticError as exc:
+        return list(exc.diagnostics)
+
+
+_LOAD_JOB: ChunkJob[_LoadShared, _LoadContext, tuple[Source, bytes | None], object] = ChunkJob(_load_setup, _load_one)
+
+
+def _stat_key(file: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(file)
+    except OSError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _other_stats(config: SiteConfig, known: dict[str, tuple[int, int, int] | None]) -> dict[str, tuple[int, int, int] | None]:
+    """Stats of every theme file and of the images in `known` (the inputs that are not pages)."""
+    files = {str(f) for theme in config.theme_paths() if theme.is_dir() for f in theme.rglob("*") if f.is_file()}
+    files |= {path for path in known if not any(path.startswith(str(t) + os.sep) for t in config.theme_paths())}
+    return {path: _stat_key(Path(path)) for path in sorted(files)}
+
+
+def _outputs_intact(state: _State, sink: DiskSink | MemorySink) -> bool:
+    """Whether the sink still holds every output of the state's build, byte for byte."""
+    if state.index is None or not state.outputs:
+        return False
+    if isinstance(sink, MemorySink):
+        return all(sink.files.get(path) is file.data or sink.files.get(path) == file.data
+                   for path, file in state.outputs.items()) and sink.files.keys() == state.outputs.keys()
+    kept = sink.kept_outputs()
+    return kept.keys() == state.outputs.keys() and all(kept[p] == file_digest(f) for p, f in state.outputs.items())
+
+
+def _dirty(plans: list[PagePlan], state: _State, changed: set[str], fingerprint: str,
+           sink: DiskSink | MemorySink) -> list[PagePlan]:
+    """Plans to render: all after a config/theme change, else those whose inputs changed."""
+    if fingerprint != state.fingerprint:
+        return plans
+    kept = sink.kept_outputs() if isinstance(sink, DiskSink) else {}
+    dirty = []
+    for plan in plans:
+        old = state.outputs.get(plan.path)
+        if (old is None or old.deps != plan.deps or plan.kind in ("static", "asset")
+                or (isinstance(old, KeptFile) and kept.get(plan.path) != old.digest)
+                or (changed and (ALL_SOURCES in plan.deps or not changed.isdisjoint(plan.deps)))):
+            dirty.append(plan)
+    return dirty
+
+
+def _carried_derived(previous: dict[tuple[str, PageKey], Any], plans: list[PagePlan],
+                     dirty: list[PagePlan]) -> dict[tuple[str, PageKey], Any]:
+    """The derived values of pages this build does not render again: their inputs are unchanged."""
+    if not previous:
+        return {}
+    redo = {(p.kind, p.key) for p in dirty}
+    clean = {(p.kind, p.key) for p in plans if p.kind in ("article", "topic")} - redo
+    return {entry: value for entry, value in previous.items() if entry[1] in clean}
+
+
+def _counts(site: ResolvedSite) -> SiteCounts:
+    annotations = sum(len(body.anchors) for key, body in site.bodies.items() if key[0] == "article")
+    return SiteCounts(len(site.articles), len(site.topics), annotations, len(site.tags))
 
 
 def _fingerprint(config: SiteConfig, options: BuildOptions) -> str:
     """Everything besides content that shapes every page: config, theme files, options, version."""
-    digest = hashlib.blake2b(repr((config, options.drafts, __version__)).encode(), digest_size=16)
+    shown_anywhere = replace(config, config_path="")  # the same site, whatever folder the command runs in
+    digest = hashlib.blake2b(repr((shown_anywhere, options.drafts, __version__)).encode(), digest_size=16)
     for theme in config.theme_paths():
         for file in sorted((theme / "templates").rglob("*")) if (theme / "templates").is_dir() else []:
             if file.is_file():
@@ -148,3 +542,35 @@ def _check_collisions(files: list[RenderedFile]) -> None:
         raise DiagnosticError([error(SourceLocation(path), f"two outputs would be written to {path}",
                                      "rename the image or page that clashes with a generated page")
                                for path in sorted(clashes)])
+
+
+def verify_output(config_file: Path, options: BuildOptions = BuildOptions(),
+                  progress: Progress | None = None) -> list[Diagnostic]:
+    """Build from scratch in a temporary folder and report every output file that differs.
+
+    The user's answer to "is my output stale?" (`site-gen build --verify`): no cache, no
+    previous build, nothing shared with the incremental machinery but the pipeline itself.
+    Files the user keeps in the output folder (with --force) are not site-gen's and not compared.
+    """
+    folder = (options.output or _config_of(config_file, options).output_path).resolve()
+    shown = options.output or Path(_config_of(config_file, options).output_dir)
+    kept = DiskSink(folder, folder.parent).previous_manifest()
+    with tempfile.TemporaryDirectory(prefix=".site-gen-verify-", dir=folder.parent) as temp:
+        clean = replace(options, output=Path(temp) / "site", cache=False, force=False, strict=False)
+        result = Builder(config_file, clean, progress=progress).build()
+        fresh = {f.path: f.data for f in result.files}
+    problems = []
+    for path in sorted(set(kept) | set(fresh)):
+        where = SourceLocation(f"{shown.as_posix().rstrip('/')}/{path}")
+        if path not in fresh:
+            problems.append(error(where, "a clean build does not make this file", "build again to remove it"))
+        elif path not in kept or not (folder / path).is_file():
+            problems.append(error(where, "missing: a clean build makes this file", "build again to write it"))
+        elif (folder / path).read_bytes() != fresh[path]:
+            problems.append(error(where, "differs from a clean build", "build again; if it persists, report a bug"))
+    return problems
+
+
+def _config_of(config_file: Path, options: BuildOptions) -> SiteConfig:
+    config = load_config(config_file)
+    return replace(config, output_dir=str(options.output)) if options.output is not None else config

@@ -10,6 +10,7 @@ tag lists, and which pages each page links to (its dependencies).
 from __future__ import annotations
 
 import difflib
+import pickle
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -73,10 +74,14 @@ class SummaryBody(ParsedBody):
     reader text are neither (about 200 KB a page, and unpickling them costs as much as parsing).
     Parallel builds and the disk cache therefore hand bodies over in this form (issue 4). Reading
     `tokens` or `reader` parses the document again and carries over what the resolve pass set on
-    the body's links, so a consumer sees exactly what a full parse gives.
+    the body's links, so a consumer sees exactly what a full parse gives. A summary made by a
+    worker also carries its tokens as a pickle (`token_blob`), kept as bytes until needed: loading
+    them costs a fifth of parsing again (the anchoring pass is most of a parse).
     """
 
-    def __init__(self, body: ParsedBody, document: Document, allow_html: bool) -> None:  # pylint: disable=super-init-not-called
+    def __init__(self, body: ParsedBody, document: Document, allow_html: bool,  # pylint: disable=super-init-not-called
+                 token_blob: bytes | None = None) -> None:
+        self.token_blob = token_blob
         self.anchors = body.anchors
         self.heading_ids = body.heading_ids
         self.problems = body.problems
@@ -92,7 +97,8 @@ class SummaryBody(ParsedBody):
 
     @property  # type: ignore[override]
     def reader(self) -> ReaderText | None:
-        return self.complete().reader
+        full = self.complete()
+        return full.reader if full.reader is not None else self._parse().reader
 
     @property
     def is_complete(self) -> bool:
@@ -102,14 +108,23 @@ class SummaryBody(ParsedBody):
     def complete(self) -> ParsedBody:
         """The full parse, made once; its body links get the resolutions of the summary's links."""
         if self._full is None:
-            full = parse_document(make_parser(self.allow_html).use(annotations_plugin), make_parser(self.allow_html),
-                                  self.document)
+            full = self._parse() if self.token_blob is None else self._unpickle()
             fresh = [use for use in full.links if not use.note]
             for new, old in zip(fresh, (use for use in self.links if not use.note)):
                 new.token.meta = dict(old.token.meta)
             self.links = fresh + [use for use in self.links if use.note]
             self._full = full
         return self._full
+
+    def _parse(self) -> ParsedBody:
+        return parse_document(make_parser(self.allow_html).use(annotations_plugin), make_parser(self.allow_html),
+                              self.document)
+
+    def _unpickle(self) -> ParsedBody:
+        assert self.token_blob is not None
+        tokens = pickle.loads(self.token_blob)
+        links = _link_uses(tokens, "") + [use for use in self.links if use.note]
+        return ParsedBody(tokens, self.anchors, None, self.heading_ids, self.problems, self.notes, links)
 
     def release(self) -> None:
         """Drop the tokens again (they are parsed anew when next needed): bounds a build's memory."""
@@ -122,9 +137,12 @@ class SummaryBody(ParsedBody):
         self.__dict__.update(state, _full=None)
 
 
-def summarize(body: ParsedBody, document: Document, allow_html: bool) -> SummaryBody:
-    """`body` without its tokens (see `SummaryBody`); a summary is returned as it is."""
-    return body if isinstance(body, SummaryBody) else SummaryBody(body, document, allow_html)
+def summarize(body: ParsedBody, document: Document, allow_html: bool, with_tokens: bool = False) -> SummaryBody:
+    """`body` without its token objects (see `SummaryBody`), as a pickle if `with_tokens`; a summary as it is."""
+    if isinstance(body, SummaryBody):
+        return body
+    blob = pickle.dumps(body.tokens, protocol=pickle.HIGHEST_PROTOCOL) if with_tokens else None
+    return SummaryBody(body, document, allow_html, blob)
 
 
 ParseCache = dict[str, tuple[Document, ParsedBody]]

@@ -67,9 +67,11 @@ def content_sources(config: SiteConfig) -> list[Source]:
         shown = display_path(content, config.root)
         raise DiagnosticError([error(SourceLocation(config.config_path), f"content folder '{shown}' not found",
                                      "create content/articles/ and content/topics/, or set content_dir in site.yaml")])
-    return [Source(file, f"{display_path(file.parent, config.root)}/{file.name}", kind)
-            for kind, folder in (("article", content / "articles"), ("topic", content / "topics"))
-            for file in page_files(folder)]
+    sources = []
+    for kind, folder in (("article", content / "articles"), ("topic", content / "topics")):
+        shown = display_path(folder, config.root)  # once per folder: resolving each file's costs 0.2 ms (#4)
+        sources += [Source(file, f"{shown}/{file.name}", kind) for file in page_files(folder)]
+    return sources
 
 
 def page_digest(data: bytes) -> bytes:

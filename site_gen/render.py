@@ -11,7 +11,9 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from site_gen.dates import long_date
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
 from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, page_path
 from site_gen.markdown import make_parser
-from site_gen.model import Article, Topic
+from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, map_chunks
 from site_gen.publish import PUBLICATION_KINDS, Publisher, publication_plans
 from site_gen.schema import printable
@@ -71,21 +73,48 @@ def render_site(site: ResolvedSite) -> list[RenderedFile]:
     return render_pages(site, plan_site(site))
 
 
-def plan_site(site: ResolvedSite) -> list[PagePlan]:
-    """Every output of the site with its dependencies, in a stable order."""
+def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> list[PagePlan]:
+    """Every output of the site with its dependencies, in a stable order.
+
+    With `facts` (source path -> `document_facts` of its document), the listings (index, topic
+    and tag indexes, tag pages) depend on what they show rather than on every file: a "listing"
+    digest of the listed pages' front matter, annotations and links, so editing an article's text
+    does not render the listings again (issue 4). Without it they depend on every source.
+    """
+    def listing(articles: tuple[Article, ...]) -> frozenset[str]:
+        return frozenset({_listing_digest(site, facts, articles)} if facts is not None else {ALL_SOURCES})
     plans = [PagePlan(path, "static", str(file), frozenset()) for path, file in static_sources(site).items()]
     plans += [PagePlan(a.output_path, "asset", str(a.source), frozenset({display_path(a.source, site.config.root)}))
               for a in site.assets.values()]
-    plans += [PagePlan("index.html", "index", "", frozenset({ALL_SOURCES})),
-              PagePlan(topic_path("index"), "topics", "", frozenset({ALL_SOURCES})),
-              PagePlan(tag_path("index"), "tags", "", frozenset({ALL_SOURCES})),
+    every = listing(site.articles)
+    plans += [PagePlan("index.html", "index", "", every),
+              PagePlan(topic_path("index"), "topics", "", every),
+              PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
     plans += [PagePlan(article_path(a.slug), "article", a.slug, _article_deps(site, a)) for a in site.articles]
     plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
-    plans += [PagePlan(tag_path(slug), "tag", slug, frozenset(a.path for a in articles))
-              for slug, articles in site.tags.items()]
+    plans += [PagePlan(tag_path(slug), "tag", slug, listing(articles)) for slug, articles in site.tags.items()]
     plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES)]
     return plans
+
+
+def document_facts(document: Document) -> str:
+    """A digest of everything about a document but its body: what listings of it may show."""
+    shown = [(f.name, getattr(document, f.name)) for f in fields(document) if f.name != "body"]
+    return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
+
+
+def _listing_digest(site: ResolvedSite, facts: Mapping[str, str], articles: tuple[Article, ...]) -> str:
+    """The dependency of a listing of `articles`: their facts, annotations and links, and every topic's."""
+    digest = hashlib.blake2b(digest_size=16)
+    for article in articles:
+        key: PageKey = ("article", article.slug)
+        anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
+        digest.update(repr((article.path, facts.get(article.path), anchors, sorted(site.links_from.get(key, ())))).encode())
+    for topic in site.topics:
+        key = ("topic", topic.slug)
+        digest.update(repr((topic.path, facts.get(topic.path), sorted(site.links_from.get(key, ())))).encode())
+    return "listing:" + digest.hexdigest()
 
 
 def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor | None = None, *, jobs: int = 1,

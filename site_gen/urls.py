@@ -8,6 +8,7 @@ works at any sub-path and opened straight from disk. Pages are files
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 from urllib.parse import quote
 
 from site_gen.frontmatter import slugify
@@ -38,10 +39,14 @@ def relative_url(from_page: str, to_path: str, fragment: str = "") -> str:
     """A URL that leads from the page at `from_page` to `to_path` (both output-relative)."""
     if to_path == from_page and fragment:
         return "#" + quote(fragment)
-    base = posixpath.dirname(from_page) or "."
-    url = posixpath.relpath(to_path, base)
-    url = quote(url)
+    url = _relative_path(to_path, posixpath.dirname(from_page) or ".")
     return f"{url}#{quote(fragment)}" if fragment else url
+
+
+@lru_cache(maxsize=65536)
+def _relative_path(to_path: str, base: str) -> str:
+    """Quoted relative path; cached because every page links the same few folders (hot path)."""
+    return quote(posixpath.relpath(to_path, base))
 
 
 def absolute_url(base_url: str, path: str) -> str:

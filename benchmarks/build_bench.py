@@ -1,0 +1,324 @@
+"""Build benchmark (issue 4): site-gen against the "floor" and the peers, side by side, in one run.
+
+For each corpus size N (a seeded corpus from corpus.py) it measures, as
+commands a user would run (`python -m site_gen build`, a new process each):
+cold build, no-change rebuild, rebuild after editing one article, one topic and
+one template; peak resident memory of the build's whole process tree; pages per
+second. In the same run it times the floor — reading the files, parsing the
+YAML (libyaml), rendering the Markdown with markdown-it-py and one minimal
+Jinja2 template, writing the pages, with no annotation work — on one process
+and on as many as site-gen uses, and, when installed, Pelican (and Hugo) on an
+equivalent corpus, so every figure is also a ratio. Wall times are medians of
+`--repeat` runs; CPU seconds are given too, since on a shared machine they
+vary less than wall time.
+
+    python3 benchmarks/build_bench.py --sizes 1000 10000 --json benchmarks/results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from corpus import generate  # noqa: E402  (a script beside this one)
+
+FLOOR_TEMPLATE = "<!doctype html><html><head><title>{{ title }}</title></head><body><h1>{{ title }}</h1>{{ body }}</body></html>"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One timed command: median wall seconds, CPU seconds of that run, peak RSS of its process tree."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+    runs: int
+
+
+def main() -> None:
+    """Command line: run every scenario for every size, print a table, write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/site-gen-bench"))
+    parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--repeat", type=int, default=3, help="runs per quick scenario (cold builds run once per size "
+                                                              "above 2,000 articles)")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    parser.add_argument("--no-peers", action="store_true", help="skip Pelican and Hugo")
+    args = parser.parse_args()
+    machine = {"cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)), "python": sys.version.split()[0],
+               "load_average_at_start": os.getloadavg()}
+    results = {"machine": machine, "jobs": args.jobs, "sizes": {}}
+    for n in args.sizes:
+        results["sizes"][str(n)] = bench_size(n, args)
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    machine["load_average_at_end"] = os.getloadavg()
+    args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print_table(results)
+    print(f"\nJSON: {args.json}")
+
+
+def bench_size(n: int, args: argparse.Namespace) -> dict:
+    """Every scenario for one corpus size."""
+    root = args.workdir / f"corpus-{n}"
+    prepare_corpus(root, n)
+    repeat_cold = 1 if n > 2000 else args.repeat
+    out: dict = {"articles": n}
+    out["floor_1"] = asdict(timed(lambda: floor_build(root, root / "floor-out", 1), repeat_cold))
+    out[f"floor_{args.jobs}"] = asdict(timed(lambda: floor_build(root, root / "floor-out", args.jobs), repeat_cold))
+    out.update(bench_site_gen(root, args.jobs, args.repeat, repeat_cold))
+    out["pages"] = count_pages(root / "output")
+    if not args.no_peers:
+        out.update(bench_peers(root, n, repeat_cold))
+    return out
+
+
+def prepare_corpus(root: Path, n: int) -> None:
+    """The corpus (made once per size and seed) with its own copy of the default theme, to edit."""
+    marker = root / ".corpus-done"
+    if not marker.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        generate(root, n, seed=1)
+        shutil.copytree(PROJECT / "themes" / "default", root / "themes" / "default")
+        marker.write_text("ok", encoding="utf-8")
+
+
+def site_gen(root: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "site_gen", "build", "--quiet", *extra]
+
+
+def bench_site_gen(root: Path, jobs: int, repeat: int, repeat_cold: int) -> dict:
+    """Cold, no-change and edit rebuilds of site-gen, each as a new `site-gen build` process."""
+    def clean() -> None:
+        shutil.rmtree(root / "output", ignore_errors=True)
+        shutil.rmtree(root / ".site-gen-cache", ignore_errors=True)
+    results = {}
+    results["cold_1"] = asdict(run_command(site_gen(root, "--jobs", "1"), root, repeat_cold, before=clean))
+    results[f"cold_{jobs}"] = asdict(run_command(site_gen(root, "--jobs", str(jobs)), root, repeat_cold, before=clean))
+    results["no_change"] = asdict(run_command(site_gen(root), root, repeat))
+    article = sorted((root / "content" / "articles").glob("*.md"))[len(list((root / "content" / "articles").glob("*.md"))) // 2]
+    topic = sorted((root / "content" / "topics").glob("*.md"))[7]
+    template = root / "themes" / "default" / "templates" / "topic.html"
+    results["edit_article"] = asdict(run_command(site_gen(root), root, repeat, before=appender(article, "\nOne more line.\n")))
+    results["edit_topic"] = asdict(run_command(site_gen(root), root, repeat,
+                                               before=replacer(topic, "summary: \"", "summary: \"Edited. ")))
+    results["edit_template"] = asdict(run_command(site_gen(root), root, min(repeat, repeat_cold),
+                                                  before=appender(template, "\n{# edited #}\n")))
+    return results
+
+
+def appender(file: Path, text: str):
+    """A `before` step that appends `text` to `file` (a real edit before each run)."""
+    return lambda: file.write_text(file.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def replacer(file: Path, old: str, new: str):
+    return lambda: file.write_text(file.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+
+def run_command(command: list[str], cwd: Path, repeat: int, before=None) -> Measure:
+    """Median wall time of `command` over `repeat` runs, with CPU time and the peak RSS of its process tree."""
+    walls, cpus, peaks = [], [], []
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    for _ in range(repeat):
+        if before:
+            before()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        sampler = TreeRss(process.pid)
+        sampler.start()
+        _out, err = process.communicate()
+        walls.append(time.perf_counter() - started)
+        sampler.stop()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime)
+        peaks.append(sampler.peak_mb)
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{err.decode()}")
+    middle = walls.index(statistics.median_low(walls))
+    return Measure(round(walls[middle], 3), round(cpus[middle], 3), round(max(peaks), 1), repeat)
+
+
+class TreeRss(threading.Thread):
+    """Samples the summed resident memory of a process and its descendants every 20 ms."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mb = 0.0
+        self.running = True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.running = False
+        self.join()
+
+
+def tree_rss_mb(root: int) -> float:
+    """RSS of `root` and every process below it, in MB (from /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(rss.get(pid, 0) for pid in tree) / 1e6
+
+
+def timed(action, repeat: int) -> Measure:
+    """Median wall time of an in-process action (the floor), with its CPU time (children included)."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = os.times()
+        started = time.perf_counter()
+        action()
+        walls.append(time.perf_counter() - started)
+        after = os.times()
+        cpus.append(sum(after[:4]) - sum(before[:4]))
+    middle = walls.index(statistics.median_low(walls))
+    return Measure(round(walls[middle], 3), round(cpus[middle], 3), 0.0, repeat)
+
+
+def floor_build(root: Path, out: Path, processes: int) -> None:
+    """The floor: read, parse YAML, render Markdown and one minimal template, write; nothing else."""
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "articles").mkdir(parents=True)
+    files = sorted((root / "content" / "articles").glob("*.md")) + sorted((root / "content" / "topics").glob("*.md"))
+    chunks = [files[i::processes] for i in range(processes)]
+    if processes == 1:
+        floor_chunk(chunks[0], out)
+        return
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        pool.starmap(floor_chunk, [(chunk, out) for chunk in chunks])
+
+
+def floor_chunk(files: list[Path], out: Path) -> None:
+    import jinja2  # pylint: disable=import-outside-toplevel
+    import yaml  # pylint: disable=import-outside-toplevel
+    from markdown_it import MarkdownIt  # pylint: disable=import-outside-toplevel
+    md = MarkdownIt("commonmark")
+    template = jinja2.Environment(autoescape=True).from_string(FLOOR_TEMPLATE)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        _, header, body = text.split("---\n", 2)
+        meta = yaml.load(header, Loader=loader)
+        html = template.render(title=meta.get("title", ""), body=jinja2.utils.markupsafe.Markup(md.render(body)))
+        (out / "articles" / f"{file.parent.name}-{file.stem}.html").write_text(html, encoding="utf-8")
+
+
+def count_pages(folder: Path) -> int:
+    return sum(1 for _ in folder.rglob("*.html"))
+
+
+# -- peers ------------------------------------------------------------------------------------------------
+
+PELICAN_CONF = """AUTHOR = "bench"
+SITENAME = "Benchmark Archive"
+TIMEZONE = "UTC"
+DEFAULT_LANG = "en"
+FEED_ALL_ATOM = None
+CATEGORY_FEED_ATOM = None
+DEFAULT_PAGINATION = False
+LOAD_CONTENT_CACHE = {cache}
+CACHE_CONTENT = {cache}
+"""
+
+
+def bench_peers(root: Path, n: int, repeat_cold: int) -> dict:
+    """Pelican (cold, then with its content cache) and Hugo, when installed, on the same texts."""
+    results: dict = {}
+    pelican = shutil.which("pelican")
+    if pelican:
+        site = root.parent / f"pelican-{n}"
+        make_pelican_corpus(root, site)
+        for cache in (False, True):
+            (site / "pelicanconf.py").write_text(PELICAN_CONF.format(cache=cache), encoding="utf-8")
+            if cache:  # fill the cache first, then time the rebuild that uses it
+                run_command([pelican, "content", "-o", "output", "-s", "pelicanconf.py", "-q"], site, 1)
+            results["pelican_cached" if cache else "pelican"] = asdict(
+                run_command([pelican, "content", "-o", "output", "-s", "pelicanconf.py", "-q"], site, repeat_cold,
+                            before=None if cache else lambda: shutil.rmtree(site / "output", ignore_errors=True)))
+    else:
+        results["pelican"] = "not installed"
+    results["hugo"] = "installed but not benchmarked" if shutil.which("hugo") else "not installed"
+    return results
+
+
+def make_pelican_corpus(root: Path, site: Path) -> None:
+    """The same articles as Pelican Markdown (title/date/tags/summary metadata, the same body)."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    content = site / "content"
+    if (site / ".corpus-done").exists():
+        return
+    shutil.rmtree(site, ignore_errors=True)
+    content.mkdir(parents=True)
+    for file in sorted((root / "content" / "articles").glob("*.md")):
+        _, header, body = file.read_text(encoding="utf-8").split("---\n", 2)
+        meta = yaml.load(header, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        lines = [f"Title: {meta['title']}", f"Date: {meta['date']}", f"Tags: {', '.join(meta.get('tags', []))}",
+                 f"Category: {meta.get('section', 'News')}", f"Summary: {meta.get('summary', '')}"]
+        (content / file.name).write_text("\n".join(lines) + "\n\n" + body, encoding="utf-8")
+    (site / ".corpus-done").write_text("ok", encoding="utf-8")
+
+
+# -- report -----------------------------------------------------------------------------------------------
+
+def print_table(results: dict) -> None:
+    """A table of every figure and its ratio to the floor on the same number of processes."""
+    jobs = results["jobs"]
+    print(f"\ncores: {results['machine']['cores']} (usable {results['machine']['usable_cores']}), "
+          f"site-gen jobs: {jobs}, load average at start/end: "
+          f"{results['machine']['load_average_at_start']} / {results['machine'].get('load_average_at_end')}")
+    print(f"{'N':>6} {'scenario':<18} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'vs floor':>9}")
+    for n, row in results["sizes"].items():
+        floor = {1: row["floor_1"]["wall"], jobs: row[f"floor_{jobs}"]["wall"]}
+        for name, value in row.items():
+            if not isinstance(value, dict):
+                print(f"{n:>6} {name:<18} {value!s:>8}")
+                continue
+            ratio = ""
+            if name.startswith("cold_"):
+                ratio = f"{value['wall'] / floor[int(name.split('_')[1])]:.2f}x"
+            elif name.startswith("pelican"):
+                ratio = f"{value['wall'] / floor[1]:.2f}x"
+            print(f"{n:>6} {name:<18} {value['wall']:>8.2f} {value['cpu']:>8.2f} {value['peak_mb']:>8.0f} {ratio:>9}")
+        cold = row.get(f"cold_{jobs}")
+        if cold:
+            print(f"{n:>6} {'pages/s (cold)':<18} {row['pages'] / cold['wall']:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The build cache on disk: `.site-gen-cache/` beside site.yaml, safe to delete at any time.
+
+It lets a new `site-gen build` process start where the last one stopped
+instead of parsing and rendering everything again (issue 4). Each entry is
+stored under a key naming everything it was computed from (for parsed pages:
+the site-gen version and the Markdown settings; for the outputs: the config,
+theme and template fingerprint), and an entry whose key differs is ignored,
+never patched up: Pelican's mtime cache forgets settings and needs
+`--ignore-cache`; ours cannot be stale by construction.
+
+Entries are pickles, and unpickling runs code, so a cache folder copied from
+elsewhere (a repository that committed it, a shared drive) must not be
+trusted: every entry is signed with a key private to this user
+(`~/.cache/site-gen/cache-key`, mode 0600), and an entry whose signature does
+not match is ignored. The folder carries its own `.gitignore`, so it stays
+out of every repository without anyone having to say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CACHE_DIR = ".site-gen-cache"
+MAGIC = b"sgcache1"
+_MAC_BYTES = 32
+
+
+def user_key_file() -> Path:
+    """Where the signing key lives: the user's cache folder (XDG), outside every project."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "site-gen" / "cache-key"
+
+
+def _signing_key() -> bytes | None:
+    """This user's key, made on first use; None when it cannot be read or made (no cache then)."""
+    file = user_key_file()
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+        return file.read_bytes()
+    except FileExistsError:  # another build made it just now
+        return file.read_bytes()
+    except OSError:
+        return None
+
+
+class BuildCache:
+    """Named, keyed, signed entries in one project's cache folder."""
+
+    def __init__(self, project_root: Path):
+        self.folder = project_root / CACHE_DIR
+        self._key: bytes | None = None
+
+    def _mac(self, data: bytes) -> bytes | None:
+        if self._key is None:
+            self._key = _signing_key()
+        if self._key is None:
+            return None
+        return hmac.new(self._key, data, hashlib.blake2b).digest()[:_MAC_BYTES]
+
+    def load(self, name: str, key: str) -> Any:
+        """The entry `name` if it was stored under `key` by this user, else None."""
+        try:
+            data = (self.folder / f"{name}.pickle").read_bytes()
+        except OSError:
+            return None
+        mac = self._mac(data[len(MAGIC) + _MAC_BYTES:])
+        if not data.startswith(MAGIC) or mac is None or not hmac.compare_digest(mac, data[len(MAGIC):len(MAGIC) + _MAC_BYTES]):
+            return None
+        try:
+            stored_key, value = pickle.loads(data[len(MAGIC) + _MAC_BYTES:])
+        except Exception:  # pylint: disable=broad-except  # an entry of an older site-gen: ignore it
+            return None
+        return value if stored_key == key else None
+
+    def save(self, name: str, key: str, value: Any) -> None:
+        """Store `value` as entry `name` under `key`, atomically; a cache that cannot be written is skipped."""
+        payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
+        mac = self._mac(payload)
+        if mac is None:
+            return
+        try:
+            self._prepare()
+            fd, temp = tempfile.mkstemp(prefix=f".{name}.", dir=self.folder)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(MAGIC + mac + payload)
+            os.replace(temp, self.folder / f"{name}.pickle")
+        except OSError:
+            return
+
+    def _prepare(self) -> None:
+        self.folder.mkdir(exist_ok=True)
+        ignore = self.folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# site-gen's build cache: safe to delete, never to commit\n*\n", encoding="utf-8")
+        readme = self.folder / "README.txt"
+        if not readme.exists():
+            readme.write_text("site-gen build cache (issue 4). Delete this folder at any time; the next build\n"
+                              "is then a full one. Entries are signed with ~/.cache/site-gen/cache-key.\n",
+                              encoding="utf-8")

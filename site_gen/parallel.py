@@ -1,0 +1,168 @@
+"""Spread chunks of work over all cores: forked workers that inherit their inputs, or any Executor.
+
+A build hands big, read-only state (the resolved site, the config) to every
+worker. Pickling it for each task would cost as much as the work (markdown-it
+tokens unpickle as slowly as they parse), so by default `map_chunks` forks
+workers *after* that state is built: they inherit it for free, set up once
+(`setup(shared)`, e.g. a Jinja environment), take chunk numbers from a queue and
+send back only results. Any `concurrent.futures.Executor` can be given instead
+(a thread pool, a process pool, or a distributed engine such as Dask's
+`Client.get_executor()`); then each task receives `shared` itself (pickled by
+process executors) and does its own setup.
+
+Results come back in chunk order whatever order the workers finish in, so a
+parallel run gives exactly what a single-process run gives.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from site_gen.diagnostics import DiagnosticError
+
+S = TypeVar("S")
+C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
+
+WORKER_POLL_SECONDS = 0.5
+"""How often the parent checks that no worker died while it waits for results."""
+
+
+@dataclass(frozen=True)
+class ChunkJob(Generic[S, C, T, R]):
+    """What to do with each chunk: `work(setup(shared), item)` for every item, setup once per worker."""
+
+    setup: Callable[[S], C]
+    work: Callable[[C, T], R]
+    finish: Callable[[C], None] | None = None
+    """Called after each chunk (e.g. to free what the chunk needed)."""
+
+    def run_chunk(self, shared: S, chunk: Sequence[T]) -> list[R]:
+        """One chunk on its own (an Executor task): set up, then do every item."""
+        return self.run_with(self.setup(shared), chunk)
+
+    def run_with(self, context: C, chunk: Sequence[T]) -> list[R]:
+        """One chunk with a context already set up."""
+        results = [self.work(context, item) for item in chunk]
+        if self.finish is not None:
+            self.finish(context)
+        return results
+
+
+def default_jobs() -> int:
+    """The number of processes a build uses by default: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def can_fork() -> bool:
+    """Forking is safe only without other threads (they could hold locks the child inherits)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def map_chunks(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], jobs: int,
+               executor: Executor | None = None, progress: Callable[[int], None] | None = None) -> list[list[R]]:
+    """`job` over every chunk; results in chunk order. Errors in a worker are raised here.
+
+    With an `executor`, chunks are its tasks. Otherwise up to `jobs` forked workers do them
+    (in this process when `jobs` is 1, there is one chunk, or forking is unsafe).
+    """
+    tick = progress or (lambda _n: None)
+    if executor is not None:
+        futures = [executor.submit(job.run_chunk, shared, chunk) for chunk in chunks]
+        results = []
+        for future, chunk in zip(futures, chunks):
+            results.append(future.result())
+            tick(len(chunk))
+        return results
+    if jobs <= 1 or len(chunks) <= 1 or not can_fork():
+        context = job.setup(shared)
+        results = []
+        for chunk in chunks:
+            results.append(job.run_with(context, chunk))
+            tick(len(chunk))
+        return results
+    return _fork_map(job, shared, chunks, min(jobs, len(chunks)), tick)
+
+
+def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], jobs: int,
+              tick: Callable[[int], None]) -> list[list[R]]:
+    context = multiprocessing.get_context("fork")
+    tasks: Any = context.SimpleQueue()
+    results: Any = context.Queue()
+    for index in range(len(chunks)):
+        tasks.put(index)
+    for _ in range(jobs):
+        tasks.put(None)
+    # Process arguments are inherited through fork, never pickled: that is the point.
+    workers = [context.Process(target=_worker, args=(job, shared, chunks, tasks, results), daemon=True)
+               for _ in range(jobs)]
+    for worker in workers:
+        worker.start()
+    try:
+        return _collect(results, workers, len(chunks), chunks, tick)
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        results.close()
+
+
+def _collect(results: Any, workers: list, count: int, chunks: Sequence[Sequence[T]],
+             tick: Callable[[int], None]) -> list[list[R]]:
+    done: dict[int, list[R]] = {}
+    while len(done) < count:
+        try:
+            index, status, payload = results.get(timeout=WORKER_POLL_SECONDS)
+        except queue.Empty:
+            dead = [w for w in workers if not w.is_alive() and w.exitcode != 0]
+            if dead:
+                raise RuntimeError(f"a build worker died (exit code {dead[0].exitcode}); "
+                                   "try again with --jobs 1 to see the problem") from None
+            continue
+        if status == "diagnostics":
+            raise DiagnosticError(payload)
+        if status == "error":
+            raise RuntimeError(f"a build worker failed:\n{payload}")
+        done[index] = payload
+        tick(len(chunks[index]))
+    return [done[i] for i in range(count)]
+
+
+def _worker(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], tasks: Any, results: Any) -> None:
+    """A forked worker: set up once, then do chunks until told to stop."""
+    try:
+        context = job.setup(shared)
+    except BaseException as exc:  # reported for the first chunk this worker would have done
+        context, failure = None, exc
+    else:
+        failure = None
+    while (index := tasks.get()) is not None:
+        try:
+            if failure is not None:
+                raise failure
+            results.put((index, "ok", job.run_with(context, chunks[index])))
+        except DiagnosticError as exc:
+            results.put((index, "diagnostics", list(exc.diagnostics)))
+        except BaseException:  # pylint: disable=broad-except  # the parent re-raises it
+            results.put((index, "error", traceback.format_exc()))
+    results.close()
+    results.join_thread()
+
+
+def chunked(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    """`items` in consecutive chunks of at most `size` (at least one item each)."""
+    size = max(1, size)
+    return [items[i:i + size] for i in range(0, len(items), size)]

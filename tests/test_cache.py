@@ -1,0 +1,181 @@
+"""The build cache, `--verify`, the progress bar, and the fast YAML path (issue 4).
+
+What a user notices: a second `site-gen build` with nothing changed renders and writes
+nothing; the cache can be deleted, tampered with or left over from another version without
+ever making the output wrong; `--verify` catches output that is stale; a progress bar
+shows on a terminal only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import PROJECT, run_cli
+from site_gen import build as build_module
+from site_gen.build import BuildOptions, Builder
+from site_gen.cache import CACHE_DIR
+from site_gen.commands_build import ProgressBar
+from site_gen.diagnostics import DiagnosticError
+from site_gen.output import MANIFEST
+from site_gen.yamlfile import load_yaml
+
+sys.path.insert(0, str(PROJECT))
+from benchmarks.corpus import generate  # noqa: E402
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # this test's own signing key
+    root = tmp_path / "site"
+    generate(root, 10, seed=5, n_topics=6)
+    age_files(root)
+    return root
+
+
+def age_files(root: Path) -> None:
+    """Date the sources an hour back: a file changed in the last seconds is read again on every
+    build, since it could change again without its size or time changing ("racy git")."""
+    for file in (root / "content").rglob("*.md"):
+        os.utime(file, (file.stat().st_atime - 3600, file.stat().st_mtime - 3600))
+
+
+def stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def fresh_build(root: Path, **options: object):
+    """A build as a new `site-gen build` process makes it: a new Builder, state from the disk cache only."""
+    return Builder(root / "site.yaml", BuildOptions(jobs=1, **options)).build()  # type: ignore[arg-type]
+
+
+def test_a_second_build_with_nothing_changed_renders_and_writes_nothing(site: Path) -> None:
+    first = run_cli("build", cwd=site)
+    assert first.returncode == 0, first.stderr
+    before = stamps(site / "output")
+    second = run_cli("build", cwd=site)
+    assert second.returncode == 0 and second.stdout.splitlines()[-1].split(" in ")[0] == \
+        first.stdout.splitlines()[-1].split(" in ")[0]
+    assert second.stderr == first.stderr  # the same warnings, from the cache
+    assert stamps(site / "output") == before
+    result = fresh_build(site)
+    assert result.rendered == frozenset() and result.report.written == 0
+    assert result.counts.articles == 10 and len(result.site.articles) == 10  # the site is still there on demand
+    assert (site / CACHE_DIR / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+
+
+def test_an_edit_renders_only_dependent_pages_in_a_new_process(site: Path) -> None:
+    fresh_build(site)
+    topic = sorted((site / "content" / "topics").glob("*.md"))[0]
+    topic.write_text(topic.read_text(encoding="utf-8").replace('summary: "', 'summary: "New. ', 1), encoding="utf-8")
+    result = fresh_build(site)
+    citing = {f"articles/{a.stem}.html" for a in (site / "content" / "articles").glob("*.md")
+              if f"topic: {topic.stem}\n" in a.read_text(encoding="utf-8") or f"[[{topic.stem}" in a.read_text(encoding="utf-8")}
+    rendered_articles = {p for p in result.rendered if p.startswith("articles/") and p.endswith(".html")}
+    assert f"topics/{topic.stem}.html" in result.rendered
+    assert rendered_articles == citing
+
+
+def test_deleting_or_breaking_the_cache_or_the_output_never_gives_stale_output(site: Path, tmp_path: Path) -> None:
+    fresh_build(site)
+    reference = fresh_build(site, output=tmp_path / "reference", cache=False).files
+    expected = {f.path: f.data for f in reference}
+    article = sorted((site / "content" / "articles").glob("*.md"))[3]
+    breakages = [
+        lambda: [p.unlink() for p in (site / CACHE_DIR).glob("*.pickle")],
+        lambda: [p.write_bytes(p.read_bytes()[:-5] + b"xxxxx") for p in (site / CACHE_DIR).glob("*.pickle")],
+        lambda: (site / "output" / "articles" / f"{article.stem}.html").unlink(),
+        lambda: (site / "output" / "index.html").write_text("edited by hand", encoding="utf-8"),
+    ]
+    for breakage in breakages:
+        breakage()
+        fresh_build(site)
+        on_disk = {p.relative_to(site / "output").as_posix(): p.read_bytes()
+                   for p in (site / "output").rglob("*") if p.is_file() and p.name != MANIFEST}
+        assert on_disk == expected
+
+
+def test_the_cache_of_another_version_or_user_is_ignored(site: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    fresh_build(site)
+    monkeypatch.setattr(build_module, "__version__", "999.0")
+    assert fresh_build(site).rendered  # a full build: nothing of 0.1's cache is trusted
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
+    result = fresh_build(site)
+    assert len(result.rendered) == len(result.files)
+
+
+def test_verify_passes_on_fresh_output_and_fails_on_stale_output(site: Path) -> None:
+    good = run_cli("build", "--verify", cwd=site)
+    assert good.returncode == 0, good.stderr
+    assert "verified:" in good.stdout and "byte for byte" in good.stdout
+    page = site / "output" / "index.html"
+    info = page.stat()
+    data = page.read_bytes()
+    page.write_bytes(data.replace(b"<title>", b"<titlE>", 1))  # same size...
+    os.utime(page, ns=(info.st_atime_ns, info.st_mtime_ns))  # ...same time: no incremental build can tell
+    stale = run_cli("build", "--verify", cwd=site)
+    assert stale.returncode == 1
+    assert "output/index.html:1:1: error: differs from a clean build" in stale.stderr
+    assert "Traceback" not in stale.stderr
+
+
+def test_progress_bar_only_on_a_terminal_after_a_second() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    now = [0.0]
+    screen = Terminal()
+    bar = ProgressBar(screen, clock=lambda: now[0])
+    bar.update("render", 10, 100)
+    assert screen.getvalue() == ""  # under a second: nothing
+    now[0] = 2.0
+    bar.update("render", 60, 100)
+    assert screen.getvalue() == "\rrender [" + "#" * 18 + "-" * 12 + "] 60/100 pages  30 pages/s"
+    with bar:
+        pass
+    assert screen.getvalue().endswith("\r")
+    assert ProgressBar.for_terminal(Terminal(), quiet=True).stream is None
+    assert ProgressBar.for_terminal(io.StringIO(), quiet=False).stream is None
+
+
+def test_strict_fails_on_cached_warnings_too(site: Path) -> None:
+    (site / "content" / "topics" / "lonely.md").write_text('---\ntitle: "Lonely"\nsummary: "Unused."\n---\n\nText.\n',
+                                                          encoding="utf-8")
+    age_files(site)
+    assert [d.message for d in fresh_build(site).warnings] == ["topic 'lonely' is not cited or linked by any page"]
+    assert fresh_build(site).rendered == frozenset()  # nothing to do: the warning comes from the cache
+    with pytest.raises(DiagnosticError) as caught:
+        fresh_build(site, strict=True)
+    assert [d.format() for d in caught.value.diagnostics] == [
+        "content/topics/lonely.md:1:1: error: topic 'lonely' is not cited or linked by any page"]
+
+
+YAML_SAMPLES = [
+    "title: A\ndate: 2022-07-19\ntags: [a, b]\n",
+    "annotations:\n  - id: x\n    quote: \"q\"\n    sources:\n      - title: t\n        url: u\n",
+    "a: &anchor [1, 2]\nb: *anchor\n<<: {c: 3}\n",
+    "a: 1\nb: [1,2", "a:\tb", "a: b: c", "- a\nb: 1", "a: 1\na: 2\n", "a: &x 1\nb: *y\n",
+    "a: '\x07'", "? [1]\n: 2", "key: \"unclosed", "a: 2022-13-45\n", "x: !!python/object:os.system x",
+    "---\na: 1\n---\nb: 2\n", "a:\r\n  b: 1\r\n", "\ufeffa: 1", "a: caf\u00e9 \u2028 b",
+]
+
+
+@pytest.mark.parametrize("text", YAML_SAMPLES)
+def test_libyaml_fast_path_gives_exactly_what_pyyaml_gives(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def outcome() -> object:
+        try:
+            located = load_yaml(text, "f.md", 3)
+            return located.value, located.locations
+        except DiagnosticError as exc:
+            return [d.format() for d in exc.diagnostics]
+    fast = outcome()
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    assert outcome() == fast

@@ -1,0 +1,205 @@
+"""Incremental builds equal clean builds, byte for byte, after any sequence of edits (issue 4).
+
+A seeded random sequence of edits (add, change, delete articles and topics, rename a tag,
+change a template, and a broken edit that is then fixed) is applied to a generated site.
+After each edit the site is built three ways, and every output file must be identical:
+a clean build (no cache, no previous state); a long-lived Builder kept in memory (what
+`serve` does); and a new Builder on the disk cache and output folder (what a new
+`site-gen build` process does).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT
+from site_gen.build import BuildOptions, Builder, BuildResult
+from site_gen.diagnostics import DiagnosticError
+from site_gen.output import MANIFEST, DiskSink, MemorySink
+
+sys.path.insert(0, str(PROJECT))
+from benchmarks.corpus import generate  # noqa: E402
+
+Edit = Callable[[Path, random.Random], str]
+
+
+def _articles(root: Path) -> list[Path]:
+    return sorted((root / "content" / "articles").glob("*.md"))
+
+
+def _topics(root: Path) -> list[Path]:
+    return sorted((root / "content" / "topics").glob("*.md"))
+
+
+def _replace(file: Path, old: str, new: str) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert old in text, (file, old)
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def change_body(root: Path, rng: random.Random) -> str:
+    article = rng.choice(_articles(root))
+    topic = rng.choice(_topics(root)).stem
+    with article.open("a", encoding="utf-8") as handle:
+        handle.write(f"\nA new paragraph about [[{topic}]], added by edit {rng.randrange(10**6)}.\n")
+    return f"body of {article.name}"
+
+
+def change_text(root: Path, rng: random.Random) -> str:
+    article = rng.choice(_articles(root))
+    _replace(article, "\n## ", f"\nPlain words {rng.randrange(10**6)}, no links.\n\n## ")
+    return f"text of {article.name}"
+
+
+def change_title(root: Path, rng: random.Random) -> str:
+    article = rng.choice(_articles(root))
+    _replace(article, 'title: "', f'title: "Retitled {rng.randrange(1000)} ')
+    return f"title of {article.name}"
+
+
+def add_article(root: Path, rng: random.Random) -> str:
+    source = rng.choice(_articles(root))
+    text = re.sub(r"\[\[article-\d+\]\]", "the archive", source.read_text(encoding="utf-8"))  # nobody's target
+    name = f"added-{rng.randrange(10**6)}.md"
+    (root / "content" / "articles" / name).write_text(text.replace('title: "', 'title: "Copy: ', 1), encoding="utf-8")
+    return f"added {name}"
+
+
+def delete_article(root: Path, rng: random.Random) -> str:
+    added = [a for a in _articles(root) if a.name.startswith("added-")]
+    linked = {m for a in _articles(root) for m in re.findall(r"\[\[(article-\d+)\]\]", a.read_text(encoding="utf-8"))}
+    unlinked = added or [a for a in _articles(root) if a.stem not in linked]
+    victim = rng.choice(unlinked)
+    victim.unlink()
+    return f"deleted {victim.name}"
+
+
+def change_topic(root: Path, rng: random.Random) -> str:
+    topic = rng.choice(_topics(root))
+    key = rng.choice(['title: "', 'summary: "'])
+    _replace(topic, key, f"{key}Edited {rng.randrange(1000)} ")
+    return f"{key.split(':')[0]} of {topic.name}"
+
+
+def add_or_delete_topic(root: Path, rng: random.Random) -> str:
+    extra = [t for t in _topics(root) if t.name.startswith("extra-")]
+    if extra:
+        extra[0].unlink()
+        return f"deleted {extra[0].name}"
+    name = f"extra-{rng.randrange(10**6)}.md"
+    (root / "content" / "topics" / name).write_text(
+        f'---\ntitle: "Extra topic {name}"\nsummary: "A topic nobody cites yet."\n---\n\nIt links to [[{_topics(root)[0].stem}]].\n',
+        encoding="utf-8")
+    return f"added {name}"
+
+
+def rename_tag(root: Path, rng: random.Random) -> str:
+    tags = sorted({t for a in _articles(root) for t in re.findall(r"^tags: \[(.*)\]$", a.read_text(encoding="utf-8"), re.M)[0].split(", ")})
+    old = rng.choice(tags)
+    new = f"renamed{rng.randrange(1000)}"
+    for article in _articles(root):
+        text = article.read_text(encoding="utf-8")
+        article.write_text(re.sub(rf"^(tags: \[.*)\b{old}\b", rf"\g<1>{new}", text, flags=re.M), encoding="utf-8")
+    return f"renamed tag {old} -> {new}"
+
+
+def change_template(root: Path, rng: random.Random) -> str:
+    template = rng.choice(["article.html", "topic.html", "base.html"])
+    with (root / "themes" / "default" / "templates" / template).open("a", encoding="utf-8") as handle:
+        handle.write(f"\n<!-- edit {rng.randrange(10**6)} -->\n")
+    return f"template {template}"
+
+
+EDITS: list[Edit] = [change_body, change_text, change_text, change_title, add_article, delete_article, change_topic,
+                     add_or_delete_topic, rename_tag, change_template]
+
+
+def clean_build(root: Path) -> dict[str, bytes]:
+    sink = MemorySink()
+    Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), sink).build()
+    return sink.files
+
+
+def disk_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.name != MANIFEST}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "site"
+    generate(root, 8, seed=3, n_topics=6)
+    shutil.copytree(PROJECT / "themes" / "default", root / "themes" / "default")
+    return root
+
+
+@pytest.mark.parametrize("seed", [11, 29])
+def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    memory = MemorySink()
+    kept = Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), memory)
+    kept.build()
+    Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
+    for step in range(8):
+        what = rng.choice(EDITS)(site, rng)
+        expected = clean_build(site)
+        in_memory = kept.build()
+        assert memory.files == expected, f"step {step}: in-memory build is stale after {what}"
+        command = Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
+        assert disk_files(site / "output") == expected, f"step {step}: cached build is stale after {what}"
+        if what.startswith(("body of", "text of")):
+            _assert_rendered_only_what_shows_it(site, what.split()[-1], in_memory, command)
+        if what.startswith("text of"):  # the listings show no body text: they stay as they are
+            assert not {"index.html", "topics/index.html", "tags/index.html"} & in_memory.rendered
+
+
+def _assert_rendered_only_what_shows_it(site: Path, name: str, in_memory: BuildResult, command: BuildResult) -> None:
+    """After a body edit, the article pages rendered are the edited one and those linking to it."""
+    slug = name.removesuffix(".md")
+    linking = {a.stem for a in _articles(site) if f"[[{slug}]]" in a.read_text(encoding="utf-8")}
+    rendered = {p.removeprefix("articles/").removesuffix(".html") for p in in_memory.rendered
+                if p.startswith("articles/") and p.endswith(".html")}
+    assert rendered == {slug} | linking
+    assert command.rendered == in_memory.rendered
+
+
+def test_a_failed_build_leaves_the_incremental_state_as_it_was(site: Path) -> None:
+    memory = MemorySink()
+    kept = Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), memory)
+    kept.build()
+    article = _articles(site)[2]
+    good = article.read_text(encoding="utf-8")
+    article.write_text(good.replace('title: "', 'title: [', 1), encoding="utf-8")
+    for builder in (kept, Builder(site / "site.yaml", BuildOptions(jobs=1))):
+        with pytest.raises(DiagnosticError):
+            builder.build()
+    article.write_text(good.replace('title: "', 'title: "Fixed ', 1), encoding="utf-8")
+    expected = clean_build(site)
+    kept.build()
+    assert memory.files == expected
+    Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
+    assert disk_files(site / "output") == expected
+
+
+def test_only_changed_output_files_are_rewritten(site: Path) -> None:
+    Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
+    out = site / "output"
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in out.rglob("*") if p.is_file()}
+    article = _articles(site)[4]
+    with article.open("a", encoding="utf-8") as handle:
+        handle.write("\nOne more sentence.\n")
+    result = Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
+    touched = {p.relative_to(out).as_posix() for p, stamp in before.items()
+               if (p.stat().st_mtime_ns, p.stat().st_ino) != stamp}
+    assert f"articles/{article.stem}.html" in touched
+    assert touched - {MANIFEST} <= result.rendered  # nothing written that was not rendered...
+    assert len(touched) == result.report.written + 1  # ...and only what changed (plus the manifest)
+    assert result.report.unchanged > 20 * result.report.written
+    assert not DiskSink(out, site).foreign_files()
