@@ -42,7 +42,7 @@ FLOOR_TEMPLATE = "<!doctype html><html><head><title>{{ title }}</title></head><b
 
 @dataclass(frozen=True)
 class Measure:
-    """One timed command: median wall seconds, CPU seconds of that run, peak RSS of its process tree."""
+    """One timed command: median wall seconds, CPU seconds of that run, peak PSS of its process tree."""
 
     wall: float
     cpu: float
@@ -132,7 +132,7 @@ def replacer(file: Path, old: str, new: str):
 
 
 def run_command(command: list[str], cwd: Path, repeat: int, before=None) -> Measure:
-    """Median wall time of `command` over `repeat` runs, with CPU time and the peak RSS of its process tree."""
+    """Median wall time of `command` over `repeat` runs, with CPU time and the peak PSS of its process tree."""
     walls, cpus, peaks = [], [], []
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     for _ in range(repeat):
@@ -141,7 +141,7 @@ def run_command(command: list[str], cwd: Path, repeat: int, before=None) -> Meas
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        sampler = TreeRss(process.pid)
+        sampler = TreeMemory(process.pid)
         sampler.start()
         _out, err = process.communicate()
         walls.append(time.perf_counter() - started)
@@ -155,8 +155,8 @@ def run_command(command: list[str], cwd: Path, repeat: int, before=None) -> Meas
     return Measure(round(walls[middle], 3), round(cpus[middle], 3), round(max(peaks), 1), repeat)
 
 
-class TreeRss(threading.Thread):
-    """Samples the summed resident memory of a process and its descendants every 20 ms."""
+class TreeMemory(threading.Thread):
+    """Samples the summed memory (PSS) of a process and its descendants every 20 ms."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -166,7 +166,7 @@ class TreeRss(threading.Thread):
 
     def run(self) -> None:
         while self.running:
-            self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
+            self.peak_mb = max(self.peak_mb, tree_pss_mb(self.pid))
             time.sleep(0.02)
 
     def stop(self) -> None:
@@ -174,18 +174,19 @@ class TreeRss(threading.Thread):
         self.join()
 
 
-def tree_rss_mb(root: int) -> float:
-    """RSS of `root` and every process below it, in MB (from /proc)."""
+def tree_pss_mb(root: int) -> float:
+    """Proportional set size (PSS) of `root` and every process below it, in MB (from /proc).
+
+    PSS, not RSS: forked workers share their parent's pages, and summing RSS would count
+    those pages once per worker.
+    """
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+                parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
     tree, frontier = {root}, [root]
@@ -194,7 +195,18 @@ def tree_rss_mb(root: int) -> float:
         children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
         tree.update(children)
         frontier += children
-    return sum(rss.get(pid, 0) for pid in tree) / 1e6
+    return sum(_pss_kb(pid) for pid in tree) / 1000
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def timed(action, repeat: int) -> Measure:

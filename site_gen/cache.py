@@ -18,6 +18,7 @@ out of every repository without anyone having to say so.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -59,6 +60,22 @@ def _signing_key() -> bytes | None:
         return None
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A digest of site-gen's own source: an entry pickled by other code may unpickle into a stale shape.
+
+    The version number alone misses the edits made between releases (an editable install).
+    """
+    digest = hashlib.blake2b(digest_size=12)
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def _code_key(key: str) -> str:
+    return f"{code_fingerprint()}|{key}"
+
+
 class BuildCache:
     """Named, keyed, signed entries in one project's cache folder."""
 
@@ -86,11 +103,11 @@ class BuildCache:
             stored_key, value = pickle.loads(data[len(MAGIC) + _MAC_BYTES:])
         except Exception:  # pylint: disable=broad-except  # an entry of an older site-gen: ignore it
             return None
-        return value if stored_key == key else None
+        return value if stored_key == _code_key(key) else None
 
     def save(self, name: str, key: str, value: Any) -> None:
         """Store `value` as entry `name` under `key`, atomically; a cache that cannot be written is skipped."""
-        payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((_code_key(key), value), protocol=pickle.HIGHEST_PROTOCOL)
         mac = self._mac(payload)
         if mac is None:
             return

@@ -9,15 +9,19 @@ memory), so the watcher cannot be set off by the preview's own writes.
 The first build runs before any thread starts, so the builder may fork its
 worker processes (it refuses to fork a threaded process); the watcher starts
 right after it, and a catch-up build picks up edits made during the first one
-(Pelican misses those).
+(Pelican misses those). Ctrl-C is handled with care for those workers (see
+`_Interrupts`).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import errno
 import ipaddress
+import multiprocessing
+import os
 import queue
 import signal
 import sys
@@ -25,8 +29,10 @@ import threading
 import time
 import traceback
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from site_gen.build import Builder, BuildOptions
 from site_gen.commands_build import add_site_arguments
@@ -45,6 +51,9 @@ from site_gen.watch import (
     describe,
     next_batch,
 )
+
+_PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent exits (Linux)."""
 
 
 class ServeError(Exception):
@@ -70,37 +79,155 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         print(f"warning: --host {args.host} makes the preview visible to other machines on the network; "
               "it is meant for your own machine (use --host 127.0.0.1)", file=sys.stderr, flush=True)
-    # Ctrl-C raises KeyboardInterrupt here, even when started in the background (where SIGINT is ignored)
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler)}
-    server: PreviewServer | None = None
-    watcher: Watcher | None = None
+    session = _Session(args, config)
     try:
-        server = bind(args.host, args.port, LiveSite())
-        build = site_builder(args.config, args.drafts)
-        print("building the site ...", flush=True)
-        _publish(server.site, build, (), args.config)  # no thread runs yet, so the build may fork workers
-        # SIGTERM stops cleanly from now on; not before, as forked build workers must die of it
-        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, signal.default_int_handler)
-        changes: queue.Queue[Stamped] = queue.Queue()
-        watcher = Watcher(watch_targets(args.config, config), changes, poll=args.poll)
-        watcher.start()
-        _publish(server.site, build, (), args.config, catch_up=True)  # edits made during the first build
-        server.start()
-        print(f"serving {server.url} (Ctrl-C to stop)", flush=True)
-        if args.open:
-            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
-        _rebuild_forever(server.site, build, watcher, changes, args.config)
+        session.start()
+        session.rebuild_forever()
     except ServeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr, flush=True)
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the cleanup
-        _stop(server, watcher)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        session.close()
     return 0
+
+
+class _Session:
+    """One `serve` run and everything it started, so that a Ctrl-C at any moment stops exactly that."""
+
+    def __init__(self, args: argparse.Namespace, config: SiteConfig):
+        self.args = args
+        self.config = config
+        self.interrupts = _Interrupts()
+        self.server: PreviewServer | None = None
+        self.watcher: Watcher | None = None
+        self.changes: queue.Queue[Stamped] = queue.Queue()
+        self.build: BuildFn = site_builder(args.config, args.drafts)
+
+    def start(self) -> None:
+        """Bind, build once, start watching, catch up on edits made meanwhile, then serve."""
+        self.server = bind(self.args.host, self.args.port, LiveSite())
+        print("building the site ...", flush=True)
+        self._publish((), catch_up=False)  # no thread runs yet, so the build may fork workers
+        self.watcher = Watcher(watch_targets(self.args.config, self.config), self.changes, poll=self.args.poll)
+        self.watcher.start()
+        self._publish((), catch_up=True)  # edits made during the first build (Pelican misses them)
+        self.server.start()
+        print(f"serving {self.server.url} (Ctrl-C to stop)", flush=True)
+        if self.args.open:
+            threading.Thread(target=webbrowser.open, args=(self.server.url,), daemon=True).start()
+
+    def rebuild_forever(self) -> None:
+        """Wait for a batch of changes, rebuild, publish; until Ctrl-C."""
+        assert self.watcher is not None
+        debouncer = Debouncer()
+        while True:
+            with self.interrupts.waiting():
+                batch = next_batch(self.changes, debouncer, time.monotonic, self.interrupts.stop)
+            self._publish(batch, catch_up=False)
+            if any(change.kind is ChangeKind.CONFIG for change in batch):
+                _retarget(self.watcher, self.args.config)
+
+    def _publish(self, batch: tuple[Change, ...], catch_up: bool) -> None:
+        self.interrupts.check()
+        assert self.server is not None
+        _build_and_publish(self.server.site, self.build, batch, self.args.config, catch_up)
+
+    def close(self) -> None:
+        """Stop within about a second: event streams, the listening socket, the observer, build workers."""
+        self.interrupts.hold()  # a second Ctrl-C must not interrupt the cleanup
+        for part in (self.server, self.watcher):
+            if part is not None:
+                with contextlib.suppress(Exception):  # already stopping: one failure must not skip the rest
+                    part.stop()
+        _end_build_workers()
+        self.interrupts.restore()
+
+
+class _Interrupts:
+    """Ctrl-C and SIGTERM for `serve`: a clean stop at any moment, forked build workers included.
+
+    Between builds (waiting for changes) a signal raises KeyboardInterrupt and the session
+    closes everything in order. During a build it does not: a KeyboardInterrupt raised at an
+    arbitrary point of library code can leave a lock held or an object half made (logging's
+    at-fork lock, multiprocessing finalizers: later hangs and "Exception ignored" reports).
+    There the process ends at once instead (`_exit_now`): nothing is lost, as `serve`
+    writes no output and the build cache is written atomically.
+
+    A terminal's Ctrl-C reaches the whole process group. Build workers forked by the first
+    build ignore SIGINT, keep the default SIGTERM (so the builder can end them) and, on
+    Linux, die with the server (PR_SET_PDEATHSIG). Fork hooks cannot be removed, so they go
+    inert after `restore()`. `stop` is set too, for a KeyboardInterrupt Python drops.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.stop = threading.Event()
+        self.idle = False  # plain flags, no locks: nothing here may block in a signal handler
+        self.active = True
+        self.previous: dict[int, Any] = {}
+        self.default_hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        os.register_at_fork(after_in_child=self._in_forked_worker)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Mark a stretch where KeyboardInterrupt is safe (waiting for changes)."""
+        self.idle = True
+        try:
+            yield
+        finally:
+            self.idle = False
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal came whose KeyboardInterrupt Python dropped."""
+        if self.stop.is_set():
+            raise KeyboardInterrupt
+
+    def hold(self) -> None:
+        """Ignore Ctrl-C until `restore()` (the cleanup must finish)."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def restore(self) -> None:
+        """Put back the handlers found, and make the fork hook inert."""
+        self.active = False
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        sys.unraisablehook = self.default_hook
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self.pid:
+            return  # a forked worker: the server ends it
+        self.stop.set()
+        if self.idle:
+            raise KeyboardInterrupt
+        _exit_now()
+
+    def _in_forked_worker(self) -> None:
+        if not self.active or os.getpid() == self.pid:
+            return
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != self.pid:  # the server is already gone
+            os._exit(0)
+
+    def _unraisable(self, unraisable: Any) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):  # dropped interrupts: `stop` has them
+            self.default_hook(unraisable)
+
+
+def _exit_now() -> None:
+    """End the process in the middle of a build: build workers first, then everything else with it."""
+    with contextlib.suppress(Exception):
+        print("stopped", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        _end_build_workers(timeout=0.2)
+    os._exit(0)
 
 
 def is_loopback(host: str) -> bool:
@@ -168,8 +295,8 @@ def site_builder(config_file: Path, drafts: bool) -> BuildFn:
     return build
 
 
-def _publish(site: LiveSite, build: BuildFn, batch: tuple[Change, ...], config_file: Path,
-             catch_up: bool = False) -> None:
+def _build_and_publish(site: LiveSite, build: BuildFn, batch: tuple[Change, ...], config_file: Path,
+                       catch_up: bool = False) -> None:
     """Build, swap the result in, and say in one line what happened (a catch-up build only if it found edits)."""
     before = site.state
     state = site.publish(build())
@@ -182,18 +309,6 @@ def _publish(site: LiveSite, build: BuildFn, batch: tuple[Change, ...], config_f
         print(f"built {len(state.files)} files in {state.seconds:.2f} s{why}: {changed} changed", flush=True)
 
 
-def _rebuild_forever(site: LiveSite, build: BuildFn, watcher: Watcher, changes: queue.Queue[Stamped],
-                     config_file: Path) -> None:
-    """Wait for a batch of changes, rebuild, publish; forever (until Ctrl-C)."""
-    debouncer = Debouncer()
-    never = threading.Event()
-    while True:
-        batch = next_batch(changes, debouncer, time.monotonic, never)
-        _publish(site, build, batch, config_file)
-        if any(change.kind is ChangeKind.CONFIG for change in batch):
-            _retarget(watcher, config_file)
-
-
 def _retarget(watcher: Watcher, config_file: Path) -> None:
     """site.yaml changed: it may name another theme or content folder."""
     try:
@@ -202,13 +317,10 @@ def _retarget(watcher: Watcher, config_file: Path) -> None:
         pass  # the build just reported it; keep watching what we watched
 
 
-def _stop(server: PreviewServer | None, watcher: Watcher | None) -> None:
-    """Stop everything within about a second: event streams, the listening socket, the observer."""
-    stops: list[Callable[[], None]] = []
-    if server is not None:
-        stops.append(server.stop)
-    if watcher is not None:
-        stops.append(watcher.stop)
-    for stop in stops:
-        with contextlib.suppress(Exception):  # already stopping: one failure must not skip the rest
-            stop()
+def _end_build_workers(timeout: float = 0.5) -> None:
+    """End build worker processes a Ctrl-C left behind (one that lands while a build forks them)."""
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(timeout)

@@ -102,19 +102,27 @@ class SummaryBody(ParsedBody):
 
     @property
     def is_complete(self) -> bool:
-        """Whether the tokens are in memory (parsed again since the summary was made)."""
+        """Whether the tokens are kept in memory (see `keep`)."""
         return self._full is not None
 
     def complete(self) -> ParsedBody:
-        """The full parse, made once; its body links get the resolutions of the summary's links."""
+        """The full parse, its body links given the resolutions of the summary's links.
+
+        Not kept (unless `keep` was called): an output that reads every page's tokens (a
+        search index) would otherwise hold the whole site's tokens at once (issue 4: memory).
+        """
+        if self._full is not None:
+            return self._full
+        full = self._parse() if self.token_blob is None else self._unpickle()
+        fresh = [use for use in full.links if not use.note]
+        for new, old in zip(fresh, (use for use in self.links if not use.note)):
+            new.token.meta = dict(old.token.meta)
+        return full
+
+    def keep(self) -> None:
+        """Keep the tokens once made, until `release` (e.g. while the pages of one document render)."""
         if self._full is None:
-            full = self._parse() if self.token_blob is None else self._unpickle()
-            fresh = [use for use in full.links if not use.note]
-            for new, old in zip(fresh, (use for use in self.links if not use.note)):
-                new.token.meta = dict(old.token.meta)
-            self.links = fresh + [use for use in self.links if use.note]
-            self._full = full
-        return self._full
+            self._full = self.complete()
 
     def _parse(self) -> ParsedBody:
         return parse_document(make_parser(self.allow_html).use(annotations_plugin), make_parser(self.allow_html),

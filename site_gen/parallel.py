@@ -108,12 +108,14 @@ def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[
     # Process arguments are inherited through fork, never pickled: that is the point.
     workers = [context.Process(target=_worker, args=(job, shared, chunks, tasks, results), daemon=True)
                for _ in range(jobs)]
-    for worker in workers:
-        worker.start()
-    try:
+    try:  # started inside the try: a Ctrl-C between two starts must not orphan the first
+        for worker in workers:
+            worker.start()
         return _collect(results, workers, len(chunks), chunks, tick)
     finally:
         for worker in workers:
+            if worker.pid is None:
+                continue
             if worker.is_alive():
                 worker.terminate()
             worker.join()

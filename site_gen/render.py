@@ -158,8 +158,11 @@ def page_renderer(site: ResolvedSite) -> _SiteRenderer:
 
 def _render_plan(renderer: _SiteRenderer, plan: PagePlan) -> tuple[RenderedFile, dict]:
     """One output, with the derived values of its document when it is an article or topic page."""
-    file = renderer.render(plan)
     site = renderer.site
+    own = site.bodies.get((plan.kind, plan.key)) or site.bodies.get(("article", plan.key))
+    if isinstance(own, SummaryBody):
+        own.keep()  # an article's page and its other outputs (JSON-LD) share one parse; freed after the chunk
+    file = renderer.render(plan)
     values = {}
     if plan.kind in ("article", "topic"):
         key: PageKey = (plan.kind, plan.key)

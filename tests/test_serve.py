@@ -441,7 +441,6 @@ def test_ctrl_c_in_the_terminal_during_a_parallel_first_build(tmp_site: Callable
         wait_until(lambda: len(_children(process.pid)) >= 1 or process.poll() is not None, timeout=30, every=0.01)
         workers = _children(process.pid)
         assert workers, "the first build finished before it forked workers"
-        time.sleep(0.5)  # not during the fork loop itself: parallel.py starts workers outside its try (orphans)
         started = time.monotonic()
         os.killpg(process.pid, signal.SIGINT)
         process.wait(5)
