@@ -11,6 +11,7 @@ This module sits beside `config` at the bottom of the layers: stdlib and Babel o
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 
 from babel import Locale, UnknownLocaleError
@@ -26,6 +27,7 @@ def timezone_problem(name: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=64)
 def _locale(language: str) -> Locale | None:
     """Babel's locale for a BCP 47 tag (`pt-BR` -> pt_BR), falling back to the primary subtag."""
     for tag in (language, language.split("-")[0]):
@@ -41,8 +43,12 @@ def is_known_language(language: str) -> bool:
     return bool(language.strip()) and _locale(language.strip()) is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def long_date(day: dt.date, language: str) -> str:
-    """A date as a reader of `language` writes it in running text ("July 19, 2022")."""
+    """A date as a reader of `language` writes it in running text ("July 19, 2022").
+
+    Memoized: listings show the same dates on many pages, and Babel's formatting is slow.
+    """
     locale = _locale(language) or Locale("en")
     return format_date(day, format="long", locale=locale)
 
@@ -52,6 +58,7 @@ def start_of_day(day: dt.date, timezone: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=zoneinfo.ZoneInfo(timezone))
 
 
+@functools.lru_cache(maxsize=4096)
 def rfc3339(day: dt.date, timezone: str) -> str:
     """`2022-07-19T00:00:00+04:30`: the start of a day in the site's zone, as Atom and Open Graph want it."""
     return start_of_day(day, timezone).isoformat()

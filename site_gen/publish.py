@@ -23,7 +23,7 @@ from site_gen.dates import rfc3339
 from site_gen.diagnostics import Diagnostic, SourceLocation, warning
 from site_gen.feeds import FEED_PATH, FeedWriter, lead_image_path, tag_feed_path
 from site_gen.jsonld import annotations_path, plain_text, render_annotations
-from site_gen.library import ResolvedSite
+from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article
 from site_gen.search import SEARCH_INDEX_PATH, render_search_index
 from site_gen.sitemap import ROBOTS_PATH, SITEMAP_PATH, render_robots, render_sitemap
@@ -113,6 +113,11 @@ def skipped_outputs_warning(config: SiteConfig, tag_count: int) -> list[Diagnost
                     "set base_url: https://example.org/ in site.yaml, or build for a deploy with --base-url URL")]
 
 
+def page_search_text(site: ResolvedSite, key: PageKey) -> str:
+    """A page's body as the search index shows it; a `ResolvedSite.derived` value (see render.DERIVED_PER_PAGE)."""
+    return plain_text(site.bodies[key].tokens)
+
+
 class Publisher:
     """Renders the publishing outputs and page meta of one site."""
 
@@ -125,7 +130,7 @@ class Publisher:
     def render(self, kind: str, key: str) -> bytes:
         """The bytes of one planned publishing output."""
         if kind == "search-index":
-            return render_search_index(self.site, plain_text)
+            return render_search_index(self.site, plain_text, lambda key: self.site.derived(key, page_search_text))
         if kind == "annotations":
             return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]
                                       self.body_html(key))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from markdown_it.token import Token
 
-from site_gen.library import ResolvedSite
+from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article, Topic
 from site_gen.urls import article_path, topic_path
 
@@ -26,12 +26,16 @@ GLOBAL_NAME = "siteGenSearchIndex"
 """The global the index file assigns (search.js reads it)."""
 TextOf = Callable[[list[Token]], str]
 """Parsed Markdown -> the text a reader sees (jsonld.plain_text; passed in, as both are peers)."""
+BodyText = Callable[[PageKey], str]
+"""A page's body as the text a reader sees. Passed in so that the caller can take it from
+`ResolvedSite.derived` (computed where the page was rendered) instead of parsing every page
+again: the index shows every page, and re-deriving them all was most of a rebuild (issue 4)."""
 
 
-def search_documents(site: ResolvedSite, text_of: TextOf) -> list[dict[str, str]]:
+def search_documents(site: ResolvedSite, text_of: TextOf, body_text: BodyText) -> list[dict[str, str]]:
     """Every searchable thing: articles, topics and notes, in a stable order."""
-    documents = [_article_document(site, article, text_of) for article in site.articles]
-    documents += [_topic_document(site, topic, text_of) for topic in site.topics]
+    documents = [_article_document(article, body_text) for article in site.articles]
+    documents += [_topic_document(topic, body_text) for topic in site.topics]
     for article in site.articles:
         for anchor in site.bodies[("article", article.slug)].anchors:
             annotation = anchor.annotation
@@ -44,22 +48,22 @@ def search_documents(site: ResolvedSite, text_of: TextOf) -> list[dict[str, str]
     return documents
 
 
-def _article_document(site: ResolvedSite, article: Article, text_of: TextOf) -> dict[str, str]:
-    text = text_of(site.bodies[("article", article.slug)].tokens)
+def _article_document(article: Article, body_text: BodyText) -> dict[str, str]:
+    text = body_text(("article", article.slug))
     return {"id": f"article:{article.slug}", "kind": "draft" if article.draft else "article", "title": article.title,
             "context": article.date.isoformat(), "url": article_path(article.slug),
             "keywords": " ".join(article.tags), "text": "\n".join(filter(None, (article.summary, text)))}
 
 
-def _topic_document(site: ResolvedSite, topic: Topic, text_of: TextOf) -> dict[str, str]:
-    text = text_of(site.bodies[("topic", topic.slug)].tokens)
+def _topic_document(topic: Topic, body_text: BodyText) -> dict[str, str]:
+    text = body_text(("topic", topic.slug))
     return {"id": f"topic:{topic.slug}", "kind": "topic", "title": topic.title, "context": "",
             "url": topic_path(topic.slug), "keywords": " ".join(topic.aliases),
             "text": "\n".join(filter(None, (topic.summary, text)))}
 
 
-def render_search_index(site: ResolvedSite, text_of: TextOf) -> bytes:
+def render_search_index(site: ResolvedSite, text_of: TextOf, body_text: BodyText) -> bytes:
     """The index file: one assignment of the documents to `window.siteGenSearchIndex`."""
-    data = {"version": 1, "language": site.config.language, "documents": search_documents(site, text_of)}
+    data = {"version": 1, "language": site.config.language, "documents": search_documents(site, text_of, body_text)}
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return f"window.{GLOBAL_NAME} = {payload};\n".encode("utf-8")
