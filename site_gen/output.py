@@ -117,7 +117,10 @@ class DiskSink:
         """The manifest of the site in the folder (empty when there is none or it is unreadable)."""
         try:
             data = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
-            files = {str(k): str(v) for k, v in data.get("files", {}).items()}
+            if data.get("format") == 2:  # path -> [digest, size, mtime_ns]
+                entries = data["files"].items()
+                return Manifest({str(k): str(v[0]) for k, v in entries}, {str(k): (int(v[1]), int(v[2])) for k, v in entries})
+            files = {str(k): str(v) for k, v in data.get("files", {}).items()}  # written by site-gen 0.1 before format 2
             stats = {str(k): (int(v[0]), int(v[1])) for k, v in data.get("stats", {}).items()}
             return Manifest(files, stats)
         except (OSError, ValueError, AttributeError, TypeError, IndexError):
@@ -252,7 +255,9 @@ def _write_manifest(folder: Path, files: list[RenderedFile]) -> None:
         digests[file.path] = file_digest(file)
         info = os.stat(folder / file.path)
         stats[file.path] = [info.st_size, info.st_mtime_ns]
-    text = json.dumps({"generator": "site-gen", "files": digests, "stats": stats}, indent=0, sort_keys=True)
+    # one entry per line keeps it readable; indent would switch json to its slow pure-Python encoder
+    entries = ",\n".join(json.dumps(path) + ":" + json.dumps([digests[path], *stats[path]]) for path in sorted(digests))
+    text = '{"generator":"site-gen","format":2,"files":{\n' + entries + "\n}}"
     try:
         if (folder / MANIFEST).read_text(encoding="utf-8") == text:
             return  # nothing changed: the manifest keeps its time too

@@ -82,8 +82,10 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     digest of the listed pages' front matter, annotations and links, so editing an article's text
     does not render the listings again (issue 4). Without it they depend on every source.
     """
+    pieces: dict[str, bytes] = {}  # one article's part of a listing digest, shared by all its listings
+
     def listing(articles: tuple[Article, ...]) -> frozenset[str]:
-        return frozenset({_listing_digest(site, facts, articles)} if facts is not None else {ALL_SOURCES})
+        return frozenset({_listing_digest(site, facts, articles, pieces)} if facts is not None else {ALL_SOURCES})
     plans = [PagePlan(path, "static", str(file), frozenset()) for path, file in static_sources(site).items()]
     plans += [PagePlan(a.output_path, "asset", str(a.source), frozenset({display_path(a.source, site.config.root)}))
               for a in site.assets.values()]
@@ -105,16 +107,21 @@ def document_facts(document: Document) -> str:
     return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
 
 
-def _listing_digest(site: ResolvedSite, facts: Mapping[str, str], articles: tuple[Article, ...]) -> str:
+def _listing_digest(site: ResolvedSite, facts: Mapping[str, str], articles: tuple[Article, ...],
+                    pieces: dict[str, bytes]) -> str:
     """The dependency of a listing of `articles`: their facts, annotations and links, and every topic's."""
     digest = hashlib.blake2b(digest_size=16)
     for article in articles:
-        key: PageKey = ("article", article.slug)
-        anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
-        digest.update(repr((article.path, facts.get(article.path), anchors, sorted(site.links_from.get(key, ())))).encode())
-    for topic in site.topics:
-        key = ("topic", topic.slug)
-        digest.update(repr((topic.path, facts.get(topic.path), sorted(site.links_from.get(key, ())))).encode())
+        if article.slug not in pieces:
+            key: PageKey = ("article", article.slug)
+            anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
+            pieces[article.slug] = repr((article.path, facts.get(article.path), anchors,
+                                         sorted(site.links_from.get(key, ())))).encode()
+        digest.update(pieces[article.slug])
+    if "" not in pieces:
+        topics = [(t.path, facts.get(t.path), sorted(site.links_from.get(("topic", t.slug), ()))) for t in site.topics]
+        pieces[""] = repr(topics).encode()
+    digest.update(pieces[""])
     return "listing:" + digest.hexdigest()
 
 
