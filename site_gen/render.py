@@ -339,7 +339,9 @@ class _SiteRenderer:
         context["meta"] = self.publisher.page_meta(path, str(context.get("page_title") or ""))
         try:
             html = self.env.get_template(template_name).render(**context)
-        except jinja2.TemplateError as exc:
+        except DiagnosticError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except  # `{{ 1 // 0 }}` too: a theme is code, its errors are the author's
             raise DiagnosticError([_template_diagnostic(exc, self.site)]) from None
         return html.encode("utf-8")
 
@@ -464,4 +466,5 @@ def _template_diagnostic(exc: Exception, site: ResolvedSite) -> Diagnostic:
     if isinstance(exc, jinja2.UndefinedError):  # "'site_gen.views.SiteView object' has no ..." -> "'SiteView object' ..."
         return error(where, f"template error: {str(exc).replace('site_gen.views.', '')}",
                      "check the variable names against docs/themes.md")
-    return error(where, f"template error: {exc}", "fix the expression on this line of the template")
+    message = str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+    return error(where, f"template error: {message}", "fix the expression on this line of the template")
