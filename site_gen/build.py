@@ -15,12 +15,14 @@ prove that an incremental build equals a clean one after any edit.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +32,7 @@ from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library, summarize
+from site_gen.library import LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library, summarize
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.annotations import annotations_plugin
@@ -224,9 +226,14 @@ class Builder:
         self.sink = sink
         self.progress = progress
         self.state: _State | None = None
+        self.link_memo: LinkMemo = {}
 
     def build(self) -> BuildResult:
         """One build; on error the previous state (and output) stays as it was."""
+        with without_gc_pauses():
+            return self._build()
+
+    def _build(self) -> BuildResult:
         started = time.perf_counter()
         config = self._config()
         fingerprint = _fingerprint(config, self.options)
@@ -327,7 +334,7 @@ class Builder:
     def _resolve(self, config: SiteConfig, pages: dict[str, PageRecord]) -> ResolvedSite:
         library = assemble_library([record.document for record in pages.values()], [])
         parses: dict[str, tuple[Document, ParsedBody]] = {p: (r.document, r.body) for p, r in pages.items()}
-        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=parses)
+        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=parses, link_memo=self.link_memo)
         if self.options.strict and site.warnings:
             raise DiagnosticError([replace(w, severity=Severity.ERROR) for w in site.warnings])
         return site
@@ -410,6 +417,26 @@ class _Store:
 
 def _bucket(path: str, buckets: int) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode(), digest_size=2).digest(), "big") % buckets
+
+
+@contextlib.contextmanager
+def without_gc_pauses() -> Iterator[None]:
+    """Run a build with Python's cycle collector paused.
+
+    A build holds millions of small objects (token streams), and every few thousand new
+    objects the collector scanned them all: 40% of a one-article rebuild of a 1,000-article
+    site, more on bigger ones (issue 4). What a build makes is freed by reference counting;
+    the few cycles it leaves wait for the collector's next regular run. Forked workers
+    inherit the setting (their memory is measured by benchmarks/build_bench.py).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _parser_versions() -> str:

@@ -118,6 +118,11 @@ def page_search_text(site: ResolvedSite, key: PageKey) -> str:
     return plain_text(site.bodies[key].tokens)
 
 
+def page_note_texts(site: ResolvedSite, key: PageKey) -> dict[str, str]:
+    """An article's notes as the search index shows them, by annotation id; a `derived` value too."""
+    return {anchor.annotation.id: plain_text(site.notes[(key[1], anchor.annotation.id)]) for anchor in site.bodies[key].anchors}
+
+
 class Publisher:
     """Renders the publishing outputs and page meta of one site."""
 
@@ -130,7 +135,8 @@ class Publisher:
     def render(self, kind: str, key: str) -> bytes:
         """The bytes of one planned publishing output."""
         if kind == "search-index":
-            return render_search_index(self.site, plain_text, lambda key: self.site.derived(key, page_search_text))
+            return render_search_index(self.site, lambda key: self.site.derived(key, page_search_text),
+                                       lambda key: self.site.derived(key, page_note_texts))
         if kind == "annotations":
             return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]
                                       self.body_html(key))

@@ -13,9 +13,7 @@ reader sees; URLs are relative to the site root (the page adds its own way up).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-
-from markdown_it.token import Token
+from collections.abc import Callable, Mapping
 
 from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article, Topic
@@ -24,26 +22,27 @@ from site_gen.urls import article_path, topic_path
 SEARCH_INDEX_PATH = "search-index.js"
 GLOBAL_NAME = "siteGenSearchIndex"
 """The global the index file assigns (search.js reads it)."""
-TextOf = Callable[[list[Token]], str]
-"""Parsed Markdown -> the text a reader sees (jsonld.plain_text; passed in, as both are peers)."""
+NoteTexts = Callable[[PageKey], Mapping[str, str]]
+"""An article's notes as text, by annotation id (from `ResolvedSite.derived` too, see `BodyText`)."""
 BodyText = Callable[[PageKey], str]
 """A page's body as the text a reader sees. Passed in so that the caller can take it from
 `ResolvedSite.derived` (computed where the page was rendered) instead of parsing every page
 again: the index shows every page, and re-deriving them all was most of a rebuild (issue 4)."""
 
 
-def search_documents(site: ResolvedSite, text_of: TextOf, body_text: BodyText) -> list[dict[str, str]]:
+def search_documents(site: ResolvedSite, body_text: BodyText, note_texts: NoteTexts) -> list[dict[str, str]]:
     """Every searchable thing: articles, topics and notes, in a stable order."""
     documents = [_article_document(article, body_text) for article in site.articles]
     documents += [_topic_document(topic, body_text) for topic in site.topics]
     for article in site.articles:
+        texts = note_texts(("article", article.slug))
         for anchor in site.bodies[("article", article.slug)].anchors:
             annotation = anchor.annotation
             topic = site.document(("topic", annotation.topic)).title if annotation.topic else ""
             documents.append({
                 "id": f"note:{article.slug}:{annotation.id}", "kind": "note", "title": anchor.exact,
                 "context": article.title, "url": f"{article_path(article.slug)}#ann-{annotation.id}",
-                "keywords": topic, "text": text_of(site.notes[(article.slug, annotation.id)]),
+                "keywords": topic, "text": texts[annotation.id],
             })
     return documents
 
@@ -62,8 +61,23 @@ def _topic_document(topic: Topic, body_text: BodyText) -> dict[str, str]:
             "text": "\n".join(filter(None, (topic.summary, text)))}
 
 
-def render_search_index(site: ResolvedSite, text_of: TextOf, body_text: BodyText) -> bytes:
+def render_search_index(site: ResolvedSite, body_text: BodyText, note_texts: NoteTexts) -> bytes:
     """The index file: one assignment of the documents to `window.siteGenSearchIndex`."""
-    data = {"version": 1, "language": site.config.language, "documents": search_documents(site, text_of, body_text)}
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    documents = search_documents(site, body_text, note_texts)
+    head = json.dumps({"version": 1, "language": site.config.language}, ensure_ascii=False, separators=(",", ":"))
+    payload = head[:-1] + ',"documents":[' + ",".join(_encoded(document, len(documents)) for document in documents) + "]}"
     return f"window.{GLOBAL_NAME} = {payload};\n".encode("utf-8")
+
+
+_ENCODED: dict[tuple[str, ...], str] = {}
+"""A document's values -> its JSON: a rebuild after one edit encodes one document, not all (issue 4)."""
+
+
+def _encoded(document: dict[str, str], count: int) -> str:
+    key = tuple(document.values())
+    text = _ENCODED.get(key)
+    if text is None:
+        if len(_ENCODED) > 2 * count + 1000:  # entries of documents since changed
+            _ENCODED.clear()
+        text = _ENCODED[key] = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return text
