@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import pickle
 import posixpath
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -130,7 +131,7 @@ class SummaryBody(ParsedBody):
 
     def _unpickle(self) -> ParsedBody:
         assert self.token_blob is not None
-        tokens = pickle.loads(self.token_blob)
+        tokens = pickle.loads(zlib.decompress(self.token_blob))
         links = _link_uses(tokens, "") + [use for use in self.links if use.note]
         return ParsedBody(tokens, self.anchors, None, self.heading_ids, self.problems, self.notes, links)
 
@@ -149,7 +150,9 @@ def summarize(body: ParsedBody, document: Document, allow_html: bool, with_token
     """`body` without its token objects (see `SummaryBody`), as a pickle if `with_tokens`; a summary as it is."""
     if isinstance(body, SummaryBody):
         return body
-    blob = pickle.dumps(body.tokens, protocol=pickle.HIGHEST_PROTOCOL) if with_tokens else None
+    # zlib at its fastest level: a fifth of the size for a fifth of a millisecond; every page's
+    # blob stays in the parent's memory and in the disk cache (issue 4: peak memory)
+    blob = zlib.compress(pickle.dumps(body.tokens, protocol=pickle.HIGHEST_PROTOCOL), 1) if with_tokens else None
     return SummaryBody(body, document, allow_html, blob)
 
 
