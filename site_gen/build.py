@@ -37,7 +37,7 @@ from site_gen.loader import Source, assemble_library, content_sources, page_dige
 from site_gen.markdown import make_parser
 from site_gen.annotations import annotations_plugin
 from site_gen.model import Document
-from site_gen.output import DiskSink, KeptFile, MemorySink, WriteReport, file_digest
+from site_gen.output import DiskSink, KeptFile, MemorySink, WriteReport, file_digest, recover_interrupted_swap
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.render import ALL_SOURCES, PagePlan, RenderedFile, document_facts, plan_site, render_pages
 
@@ -238,6 +238,8 @@ class Builder:
         config = self._config()
         fingerprint = _fingerprint(config, self.options)
         sink = self.sink or DiskSink(config.output_path, config.root, force=self.options.force)
+        if isinstance(sink, DiskSink):  # a build killed earlier left folders beside output/, even if this one writes nothing
+            recover_interrupted_swap(sink.folder)
         store = _Store(config, self.options.cache)
         state = self.state or store.load_state(sink)
         sources = content_sources(config)

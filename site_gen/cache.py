@@ -18,6 +18,7 @@ out of every repository without anyone having to say so.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ import os
 import pickle
 import secrets
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,7 @@ class BuildCache:
     def __init__(self, project_root: Path):
         self.folder = project_root / CACHE_DIR
         self._key: bytes | None = None
+        self._swept = False
 
     def _mac(self, data: bytes) -> bytes | None:
         if self._key is None:
@@ -122,6 +125,9 @@ class BuildCache:
 
     def _prepare(self) -> None:
         self.folder.mkdir(exist_ok=True)
+        if not self._swept:
+            self._swept = True
+            _sweep_temporaries(self.folder)
         ignore = self.folder / ".gitignore"
         if not ignore.exists():
             ignore.write_text("# site-gen's build cache: safe to delete, never to commit\n*\n", encoding="utf-8")
@@ -130,3 +136,16 @@ class BuildCache:
             readme.write_text("site-gen build cache (issue 4). Delete this folder at any time; the next build\n"
                               "is then a full one. Entries are signed with ~/.cache/site-gen/cache-key.\n",
                               encoding="utf-8")
+
+
+STALE_TEMPORARY_SECONDS = 600
+"""A temporary entry file this old was left by a killed build (a live save takes well under a second)."""
+
+
+def _sweep_temporaries(folder: Path) -> None:
+    """Remove the half-written entries (`.name.XXXX`) of builds killed while saving."""
+    now = time.time()
+    for leftover in folder.glob(".*.*"):
+        with contextlib.suppress(OSError):
+            if leftover.is_file() and now - leftover.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                leftover.unlink()

@@ -15,6 +15,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from site_gen.build import BuildOptions, build_site, verify_output
+from site_gen.output import OutputWriteError
 from site_gen.publish import skipped_outputs_warning
 from site_gen.report import print_diagnostics
 
@@ -60,8 +61,12 @@ def _jobs(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     options = BuildOptions(output=args.output.resolve() if args.output else None, drafts=args.drafts, strict=args.strict, force=args.force,
                            base_url=args.base_url, jobs=args.jobs)
-    with ProgressBar.for_terminal(sys.stderr, quiet=args.quiet) as bar:
-        result = build_site(args.config, options, progress=bar.update)
+    try:
+        with ProgressBar.for_terminal(sys.stderr, quiet=args.quiet) as bar:
+            result = build_site(args.config, options, progress=bar.update)
+    except OutputWriteError as exc:  # a disk problem, not a source's: one line, no path:line:col
+        print(f"error: {exc.summary}", file=sys.stderr)
+        return 1
     if not args.quiet:
         print_diagnostics([*result.warnings, *skipped_outputs_warning(result.config, result.counts.tags)])
         print(f"{result.summary()} -> {result.config.output_dir}/")

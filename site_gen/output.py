@@ -1,33 +1,54 @@
 """Write stage: put rendered files somewhere, never leaving a half-written site behind.
 
-`DiskSink` writes the first build (or a forced one) into a temporary sibling
-folder and swaps it in with renames only when every file is written. Later
-builds update the folder in place, and touch only what changed (issue 4): a
-file whose bytes are unchanged is not rewritten and keeps its modification
-time, so an rsync or object-store sync uploads only real changes. Changed files
-are all written to temporary files first and renamed over the old ones only
-when every one was written, so a full disk or a failed write leaves the previous
-site as it was; the manifest is replaced last. A manifest lists what site-gen
-wrote (with each file's digest, size and modification time); a folder holding
-anything else is refused unless forced (then those files are left in place).
-`MemorySink` keeps files in a dict.
+`DiskSink` writes every build into a temporary sibling folder and swaps it in
+only when every file (and the manifest) is written, so `output/` holds one whole
+build at every instant: a build killed with `kill -9` or a full disk leaves the
+previous site byte for byte (issue 8). On Linux the swap is one atomic
+`renameat2(RENAME_EXCHANGE)`; elsewhere it is two renames, and a build killed
+between them is undone by the next build (`recover_interrupted_swap`).
+
+Builds touch only what changed (issue 4): a file whose bytes are unchanged is
+hard-linked into the new folder, so it keeps its inode and modification time
+and an rsync or object-store sync uploads only real changes. (Updating the old
+folder in place, file by file, is cheaper but cannot be atomic: a kill or a
+full disk between two renames left a mix of two builds.) A manifest lists what
+site-gen wrote (with each file's digest, size and modification time); a folder
+holding anything else is refused unless forced (then those files are carried
+over). `MemorySink` keeps files in a dict.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_gen.diagnostics import DiagnosticError, SourceLocation, error
+from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
 from site_gen.render import RenderedFile
 
 MANIFEST = ".site-gen-manifest.json"
+
+
+class OutputWriteError(DiagnosticError):
+    """The disk refused a write (full, read-only, over quota); the output folder was left as it was.
+
+    Not a mistake in the sources, so the CLI shows it as one line naming the file,
+    `error: cannot write output/a.html: No space left on device`, not as a
+    `path:line:col` diagnostic. It stays a DiagnosticError for callers that catch those.
+    """
+
+    def __init__(self, folder: str, shown: str, reason: str):
+        self.summary = f"cannot write {shown}: {reason} ({folder}/ was left as it was)"
+        super().__init__([error(SourceLocation(shown), f"cannot write {shown}: {reason}",
+                                f"{folder}/ was left as it was")])
 
 
 @dataclass(frozen=True)
@@ -155,76 +176,96 @@ class DiskSink:
         return kept
 
     def write(self, files: Iterable[RenderedFile]) -> WriteReport:
-        """Write the site; on any failure the previous one stays as it was."""
+        """Write the site; on any failure (a kill included) the previous one stays as it was."""
         recover_interrupted_swap(self.folder)
         self.check_folder()
         manifest = self.manifest()
+        files = list(files)
         try:
             if manifest.files and self.folder.is_dir():
-                return self._update(list(files), manifest)
+                return self._update(files, manifest)
             return self._replace(files, manifest)
         except OSError as exc:
-            raise DiagnosticError([error(SourceLocation(str(self.folder)), f"cannot write the site: {exc.strerror or exc}",
-                                         "nothing was changed in the output folder")]) from None
+            folder = display_path(self.folder, self.project_root)
+            named = isinstance(exc.filename, str) and not os.path.isabs(exc.filename)  # by `_writing`
+            raise OutputWriteError(folder, f"{folder}/{exc.filename}" if named else folder,
+                                   exc.strerror or str(exc)) from None
 
-    # -- a first (or forced) build: fill a fresh folder, then swap it in -----------------------------------
+    # -- a first (or forced) build: every file is new -------------------------------------------------------
 
-    def _replace(self, files: Iterable[RenderedFile], old: Manifest) -> WriteReport:
+    def _replace(self, files: list[RenderedFile], old: Manifest) -> WriteReport:
+        self._stage_and_swap(files, keep=set())
+        return WriteReport(len(files), 0, len(set(old.files) - {f.path for f in files}))
+
+    # -- later builds: unchanged files are linked, changed ones written ----------------------------------------
+
+    def _update(self, files: list[RenderedFile], old: Manifest) -> WriteReport:
+        kept = self.kept_outputs()
+        same = {f.path for f in files if kept.get(f.path) == file_digest(f) or self._same_bytes(f, old)}
+        removed = set(old.files) - {f.path for f in files}
+        if len(same) == len(files) and not removed:
+            with _writing(MANIFEST):
+                _write_manifest(self.folder, files)  # no file changed: at most the times of touched files
+            return WriteReport(0, len(files), 0)
+        self._stage_and_swap(files, keep=same)
+        return WriteReport(len(files) - len(same), len(same), len(removed))
+
+    def _stage_and_swap(self, files: list[RenderedFile], keep: set[str]) -> None:
+        """Make the whole new site in a sibling folder (same file system), then swap it in."""
         parent = self.folder.resolve().parent
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.new-", dir=parent))
         try:
-            files = list(files)
-            for file in files:
-                target = staging / file.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(file.data)
-            for foreign in self.foreign_files():  # only reached with --force: keep the user's files
-                (staging / foreign).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(self.folder / foreign, staging / foreign, follow_symlinks=False)
-            _write_manifest(staging, files)
+            self._fill(staging, files, keep)
+            if self.force:  # keep the user's files (check_folder refuses them otherwise)
+                for foreign in self.foreign_files():
+                    with _writing(foreign):
+                        (staging / foreign).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(self.folder / foreign, staging / foreign, follow_symlinks=False)
+            with _writing(MANIFEST):
+                _write_manifest(staging, files)
             _fsync_tree(staging)
             self._swap(staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        return WriteReport(len(files), 0, len(set(old.files) - {f.path for f in files}))
+
+    def _fill(self, staging: Path, files: list[RenderedFile], keep: set[str]) -> None:
+        """Every file of the new site into `staging`: hard-linked from the old site if unchanged, else written.
+
+        Folder by folder, linking through open folder handles: a site has thousands of
+        files, and a path object per file cost more than the links themselves.
+        """
+        by_folder: dict[str, list[RenderedFile]] = {}
+        for file in files:
+            by_folder.setdefault(os.path.dirname(file.path), []).append(file)
+        for folder, members in by_folder.items():
+            target = staging / folder
+            with _writing(folder):
+                target.mkdir(parents=True, exist_ok=True)
+            kept = [os.path.basename(f.path) for f in members if f.path in keep]
+            try:
+                _link_all(self.folder / folder, target, kept)
+            except OSError as exc:
+                exc.filename = f"{folder}/{exc.filename}" if folder else exc.filename
+                raise
+            for file in members:
+                if file.path not in keep:
+                    with _writing(file.path):
+                        (target / os.path.basename(file.path)).write_bytes(file.data)
 
     def _swap(self, staging: Path) -> None:
-        """Rename the old site away and the new one in; the window without output/ is two renames long."""
+        """Put the new site in place of the old: in one step on Linux, else in two renames."""
         folder = self.folder.resolve()
-        if folder.exists():
+        if not folder.exists():
+            os.rename(staging, folder)
+        elif _exchange(staging, folder):
+            shutil.rmtree(staging, ignore_errors=True)  # it holds the previous site now
+        else:
             retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
             os.rename(folder, retired / "site")
             os.rename(staging, folder)
             shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.rename(staging, folder)
-
-    # -- later builds: only the changed files, each written aside first ----------------------------------------
-
-    def _update(self, files: list[RenderedFile], old: Manifest) -> WriteReport:
-        kept = self.kept_outputs()
-        changed = [f for f in files if kept.get(f.path) != file_digest(f) and not self._same_bytes(f, old)]
-        removed = set(old.files) - {f.path for f in files}
-        # The staging folder is a sibling (same file system, so renames are atomic) that
-        # recover_interrupted_swap clears if a build is killed while it exists.
-        staging = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.new-", dir=self.folder.resolve().parent))
-        try:
-            for number, file in enumerate(changed):
-                (staging / str(number)).write_bytes(file.data)
-            for number, file in enumerate(changed):
-                target = self.folder / file.path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)
-                os.replace(staging / str(number), target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        for path in sorted(removed):
-            _remove_output(self.folder, path)
-        _write_manifest(self.folder, files)
-        return WriteReport(len(changed), len(files) - len(changed), len(removed))
 
     def _same_bytes(self, file: RenderedFile, old: Manifest) -> bool:
         """A file whose digest is unchanged but whose stat differs (touched) is compared byte by byte."""
@@ -268,17 +309,72 @@ def _write_manifest(folder: Path, files: list[RenderedFile]) -> None:
     os.replace(temp, folder / MANIFEST)
 
 
-def _remove_output(folder: Path, path: str) -> None:
-    """Remove a file the new build no longer makes, and the folders it leaves empty."""
-    target = folder / path
+@contextmanager
+def _writing(output_path: str) -> Iterator[None]:
+    """Name the output file in an OSError: a full disk fails in write(), whose error names no file."""
     try:
-        target.unlink()
-    except FileNotFoundError:
-        pass
-    parent = target.parent
-    while parent != folder and parent.is_dir() and not any(parent.iterdir()):
-        parent.rmdir()
-        parent = parent.parent
+        yield
+    except OSError as exc:
+        exc.filename = output_path
+        raise
+
+
+_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EMLINK, errno.EXDEV, errno.ENOSYS)
+
+
+def _link_all(old: Path, new: Path, names: list[str]) -> None:
+    """Carry unchanged files from folder `old` into `new`: a hard link keeps bytes, inode and time for free.
+
+    Linked by name through open folder handles (a path object per file cost more than the link);
+    copied, times kept, on a file system without hard links. An error names the file.
+    """
+    if not names:
+        return
+    name = names[0]
+    try:
+        with _open_folder(old) as old_fd, _open_folder(new) as new_fd:
+            for name in names:
+                try:
+                    os.link(name, name, src_dir_fd=old_fd, dst_dir_fd=new_fd, follow_symlinks=False)
+                except OSError as exc:
+                    if exc.errno not in _NO_HARD_LINKS:
+                        raise
+                    shutil.copy2(old / name, new / name, follow_symlinks=False)
+    except OSError as exc:
+        exc.filename = name
+        raise
+
+
+@contextmanager
+def _open_folder(path: Path) -> Iterator[int]:
+    """A handle on a folder, to link files by name inside it."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(new: Path, old: Path) -> bool:
+    """Swap two folders atomically (Linux renameat2 RENAME_EXCHANGE), so output/ is never missing.
+
+    False where the system or file system cannot; the caller then renames twice.
+    """
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(old), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(old))
 
 
 def recover_interrupted_swap(folder: Path) -> None:

@@ -27,6 +27,7 @@ import mimetypes
 import re
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -242,6 +243,16 @@ class PreviewServer(ThreadingHTTPServer):
             self.shutdown()
             self._thread.join(1.0)
         self.server_close()
+
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
+        """Say nothing when a client hangs up mid-request (a closed tab, a reload, a killed curl).
+
+        socketserver prints a traceback for any exception in a request thread, and a
+        connection reset while reading a request or writing headers is one; that is
+        normal traffic, not a fault of the server. Anything else is still reported.
+        """
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class PreviewHandler(BaseHTTPRequestHandler):
