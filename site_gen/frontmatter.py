@@ -7,6 +7,7 @@ YAML errors are reported at file lines (header line + offset), never swallowed.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -54,8 +55,12 @@ def split_front_matter(text: str, path: str) -> SplitPage:
                                  "did you forget the closing '---' line after the front matter?")])
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slugify(text: str) -> str:
-    """A URL-safe slug: ASCII lower case words joined by hyphens (Erdoğan -> erdogan)."""
+    """A URL-safe slug: ASCII lower case words joined by hyphens (Erdoğan -> erdogan).
+
+    Remembered: every build slugs every tag of every article again (issue 4).
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 

@@ -28,6 +28,7 @@ from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error, warning
 from site_gen.frontmatter import slugify
 from site_gen.markdown import make_parser, split_target, walk
+from site_gen.memo import remember
 from site_gen.model import Annotation, Article, Document, Library, Topic
 from site_gen.schema import printable
 from site_gen.urls import article_path, tag_slug, topic_path
@@ -215,6 +216,9 @@ class ResolvedSite:
     warnings: list[Diagnostic]
     images: dict[str, str] = field(default_factory=dict)
     """Article slug -> output path of its lead image (`image.src`, resolved like a Markdown image)."""
+    universe: int = 0
+    """A hash of every page's key, path and title, the aliases and the drafts (see `LinkedDocument`):
+    while it and a page's document and parse are the same, so is all that page shows of others."""
 
     derived_values: dict[tuple[str, PageKey], Any] = field(default_factory=dict, repr=False, compare=False)
     """Memo of `derived`: (computation name, page key) -> value."""
@@ -249,6 +253,15 @@ class ResolvedSite:
 def derived_name(compute: Callable[..., Any]) -> str:
     """The name a `ResolvedSite.derived` computation is remembered by."""
     return f"{compute.__module__}.{compute.__qualname__}"
+
+
+def page_validity(site: ResolvedSite, key: PageKey) -> tuple[object, ...]:
+    """What a value about one page is made of, for `memo.remember`: the universe, its document, parse and links.
+
+    A page's parse is resolved against the universe (link labels show titles), so these
+    decide everything the page shows of itself and of others.
+    """
+    return site.universe, site.document(key), site.bodies[key], site.links_from.get(key)
 
 
 def page_path(key: PageKey) -> str:
@@ -309,7 +322,7 @@ class _Resolver:
         self._warn_empty_summaries()
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
                             {k: frozenset(v) for k, v in self.links.items()}, self.assets, self.warnings,
-                            self.images)
+                            self.images, self.universe)
 
     # -- bodies and notes ------------------------------------------------------------------
 
@@ -463,9 +476,10 @@ class _Resolver:
     def _citations(self, bodies: dict[PageKey, ParsedBody]) -> dict[str, tuple[Citation, ...]]:
         found: dict[str, list[Citation]] = defaultdict(list)
         for article in self.articles:
-            for anchor in bodies[("article", article.slug)].anchors:
-                if anchor.annotation.topic:
-                    found[anchor.annotation.topic].append(Citation(article, anchor))
+            body = bodies[("article", article.slug)]
+            for citation in remember("citations", article.path, (article, body), lambda a=article, b=body: [
+                    Citation(a, anchor) for anchor in b.anchors if anchor.annotation.topic]):
+                found[citation.anchor.annotation.topic].append(citation)
         return {slug: tuple(items) for slug, items in found.items()}
 
     def _tags(self) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]]:
@@ -473,8 +487,9 @@ class _Resolver:
         names: dict[str, str] = {}
         for article in self.articles:
             for tag in article.tags:
-                tags[tag_slug(tag)].append(article)
-                names.setdefault(tag_slug(tag), tag)
+                slug = tag_slug(tag)
+                tags[slug].append(article)
+                names.setdefault(slug, tag)
         return {slug: tuple(items) for slug, items in sorted(tags.items())}, names
 
     def _warn_unused_topics(self, citations: dict[str, tuple[Citation, ...]]) -> None:

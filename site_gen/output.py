@@ -95,8 +95,16 @@ class KeptFile(RenderedFile):
 
 
 def file_digest(file: RenderedFile) -> str:
-    """The manifest digest of an output file (SHA-256 of its bytes, hex)."""
-    return file.digest if isinstance(file, KeptFile) else hashlib.sha256(file.data).hexdigest()
+    """The manifest digest of an output file (SHA-256 of its bytes, hex).
+
+    Kept on the file once computed: a rebuild carries most files over from the build
+    before, and hashing every one of them again was a tenth of a rebuild (issue 4).
+    """
+    digest = file.__dict__.get("digest")
+    if digest is None:
+        digest = hashlib.sha256(file.data).hexdigest()
+        object.__setattr__(file, "digest", digest)
+    return digest
 
 
 @dataclass(frozen=True)

@@ -79,21 +79,18 @@ def absolute_outputs_enabled(config: SiteConfig) -> bool:
     return bool(config.base_url)
 
 
-def publication_plans(site: ResolvedSite, all_sources: str) -> list[PublicationPlan]:
+def publication_plans(site: ResolvedSite, all_sources: str,
+                      article_deps: Callable[[ResolvedSite, Article], frozenset[str]]) -> list[PublicationPlan]:
     """Every publishing output of the site, in a stable order.
 
-    `all_sources` is render's dependency marker for "shows something of every page".
+    `all_sources` is render's dependency marker for "shows something of every page";
+    `article_deps` gives the sources an article's page shows, which its annotations file
+    shows too (link labels show the titles of linked pages).
     """
     everything = frozenset({all_sources})
     plans = [PublicationPlan(SEARCH_INDEX_PATH, "search-index", "", everything)]
-    for article in site.articles:
-        key = ("article", article.slug)
-        # the same sources as the article page: link labels show the titles of linked pages
-        shown = {site.document(("topic", a.annotation.topic)).path
-                 for a in site.bodies[key].anchors if a.annotation.topic}
-        shown |= {site.document(k).path for k in site.links_from.get(key, ())}
-        plans.append(PublicationPlan(annotations_path(article.slug), "annotations", article.slug,
-                                     frozenset({article.path} | shown)))
+    plans += [PublicationPlan(annotations_path(article.slug), "annotations", article.slug, article_deps(site, article))
+              for article in site.articles]
     if absolute_outputs_enabled(site.config):
         plans.append(PublicationPlan(FEED_PATH, "feed", "", everything))
         plans += [PublicationPlan(tag_feed_path(slug), "tag-feed", slug, everything) for slug in site.tags]

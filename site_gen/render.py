@@ -29,8 +29,9 @@ from site_gen.annotations import Anchor, annotations_plugin
 from site_gen.config import bundled_theme_path
 from site_gen.dates import long_date
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
-from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, page_path
+from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, page_path, page_validity
 from site_gen.markdown import make_parser
+from site_gen.memo import remember
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, map_chunks
 from site_gen.publish import PUBLICATION_KINDS, Publisher, page_note_texts, page_search_text, publication_plans
@@ -94,10 +95,10 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
               PagePlan(topic_path("index"), "topics", "", every),
               PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
-    plans += [PagePlan(article_path(a.slug), "article", a.slug, _article_deps(site, a)) for a in site.articles]
+    plans += [PagePlan(article_path(a.slug), "article", a.slug, article_deps(site, a)) for a in site.articles]
     plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
     plans += [PagePlan(tag_path(slug), "tag", slug, listing(articles)) for slug, articles in site.tags.items()]
-    plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES)]
+    plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES, article_deps)]
     return plans
 
 
@@ -113,16 +114,23 @@ def _listing_digest(site: ResolvedSite, facts: Mapping[str, str], articles: tupl
     digest = hashlib.blake2b(digest_size=16)
     for article in articles:
         if article.slug not in pieces:
-            key: PageKey = ("article", article.slug)
-            anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
-            pieces[article.slug] = repr((article.path, facts.get(article.path), anchors,
-                                         sorted(site.links_from.get(key, ())))).encode()
+            pieces[article.slug] = _listing_piece(site, article, facts.get(article.path))
         digest.update(pieces[article.slug])
     if "" not in pieces:
         topics = [(t.path, facts.get(t.path), sorted(site.links_from.get(("topic", t.slug), ()))) for t in site.topics]
         pieces[""] = repr(topics).encode()
     digest.update(pieces[""])
     return "listing:" + digest.hexdigest()
+
+
+def _listing_piece(site: ResolvedSite, article: Article, facts: str | None) -> bytes:
+    """One article's part of a listing digest: what a listing may show of it."""
+    key: PageKey = ("article", article.slug)
+
+    def compute() -> bytes:
+        anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
+        return repr((article.path, facts, anchors, sorted(site.links_from.get(key, ())))).encode()
+    return remember("listing-piece", article.path, page_validity(site, key) + (facts,), compute)
 
 
 def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor | None = None, *, jobs: int = 1,
@@ -204,11 +212,15 @@ def _linked_paths(site: ResolvedSite, key: PageKey) -> set[str]:
     return {site.document(k).path for k in site.links_from.get(key, ())}
 
 
-def _article_deps(site: ResolvedSite, article: Article) -> frozenset[str]:
+def article_deps(site: ResolvedSite, article: Article) -> frozenset[str]:
+    """The sources an article's page shows: itself, the pages it links to, the topics its notes cite."""
     key: PageKey = ("article", article.slug)
-    topics = {site.document(("topic", a.annotation.topic)).path
-              for a in site.bodies[key].anchors if a.annotation.topic}
-    return frozenset({article.path} | _linked_paths(site, key) | topics)
+
+    def compute() -> frozenset[str]:
+        topics = {site.document(("topic", a.annotation.topic)).path
+                  for a in site.bodies[key].anchors if a.annotation.topic}
+        return frozenset({article.path} | _linked_paths(site, key) | topics)
+    return remember("article-deps", article.path, page_validity(site, key), compute)
 
 
 def _topic_deps(site: ResolvedSite, topic: Topic) -> frozenset[str]:

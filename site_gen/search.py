@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from site_gen.library import PageKey, ResolvedSite
+from site_gen.library import PageKey, ResolvedSite, page_validity
+from site_gen.memo import remember
 from site_gen.model import Article, Topic
 from site_gen.urls import article_path, topic_path
 
@@ -35,15 +36,7 @@ def search_documents(site: ResolvedSite, body_text: BodyText, note_texts: NoteTe
     documents = [_article_document(article, body_text) for article in site.articles]
     documents += [_topic_document(topic, body_text) for topic in site.topics]
     for article in site.articles:
-        texts = note_texts(("article", article.slug))
-        for anchor in site.bodies[("article", article.slug)].anchors:
-            annotation = anchor.annotation
-            topic = site.document(("topic", annotation.topic)).title if annotation.topic else ""
-            documents.append({
-                "id": f"note:{article.slug}:{annotation.id}", "kind": "note", "title": anchor.exact,
-                "context": article.title, "url": f"{article_path(article.slug)}#ann-{annotation.id}",
-                "keywords": topic, "text": texts[annotation.id],
-            })
+        documents += _note_documents(site, article, note_texts)
     return documents
 
 
@@ -61,23 +54,36 @@ def _topic_document(topic: Topic, body_text: BodyText) -> dict[str, str]:
             "text": "\n".join(filter(None, (topic.summary, text)))}
 
 
+def _note_documents(site: ResolvedSite, article: Article, note_texts: NoteTexts) -> list[dict[str, str]]:
+    texts = note_texts(("article", article.slug))
+    documents = []
+    for anchor in site.bodies[("article", article.slug)].anchors:
+        annotation = anchor.annotation
+        topic = site.document(("topic", annotation.topic)).title if annotation.topic else ""
+        documents.append({
+            "id": f"note:{article.slug}:{annotation.id}", "kind": "note", "title": anchor.exact,
+            "context": article.title, "url": f"{article_path(article.slug)}#ann-{annotation.id}",
+            "keywords": topic, "text": texts[annotation.id],
+        })
+    return documents
+
+
 def render_search_index(site: ResolvedSite, body_text: BodyText, note_texts: NoteTexts) -> bytes:
-    """The index file: one assignment of the documents to `window.siteGenSearchIndex`."""
-    documents = search_documents(site, body_text, note_texts)
+    """The index file: one assignment of the documents to `window.siteGenSearchIndex`.
+
+    Built from each page's documents already encoded as JSON, kept between builds while
+    the page is unchanged (`memo.remember`): after one edit, one page is encoded again.
+    """
+    pages = [_encoded(site, ("article", a.slug), lambda a=a: [_article_document(a, body_text)]) for a in site.articles]
+    pages += [_encoded(site, ("topic", t.slug), lambda t=t: [_topic_document(t, body_text)]) for t in site.topics]
+    pages += [_encoded(site, ("notes", a.slug), lambda a=a: _note_documents(site, a, note_texts)) for a in site.articles]
     head = json.dumps({"version": 1, "language": site.config.language}, ensure_ascii=False, separators=(",", ":"))
-    payload = head[:-1] + ',"documents":[' + ",".join(_encoded(document, len(documents)) for document in documents) + "]}"
-    return f"window.{GLOBAL_NAME} = {payload};\n".encode("utf-8")
+    opening = f"window.{GLOBAL_NAME} = " + head[:-1] + ',"documents":['
+    return opening.encode() + b",".join(filter(None, pages)) + b"]};\n"
 
 
-_ENCODED: dict[tuple[str, ...], str] = {}
-"""A document's values -> its JSON: a rebuild after one edit encodes one document, not all (issue 4)."""
-
-
-def _encoded(document: dict[str, str], count: int) -> str:
-    key = tuple(document.values())
-    text = _ENCODED.get(key)
-    if text is None:
-        if len(_ENCODED) > 2 * count + 1000:  # entries of documents since changed
-            _ENCODED.clear()
-        text = _ENCODED[key] = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    return text
+def _encoded(site: ResolvedSite, part: tuple[str, str], documents: Callable[[], list[dict[str, str]]]) -> bytes:
+    """One page's search documents as JSON array items, UTF-8 (its article or topic, or its notes)."""
+    key: PageKey = ("topic" if part[0] == "topic" else "article", part[1])
+    return remember(f"search-{part[0]}", site.document(key).path, page_validity(site, key),
+                    lambda: ",".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in documents()).encode())

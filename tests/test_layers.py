@@ -14,7 +14,7 @@ from conftest import PROJECT
 LAYERS: list[set[str]] = [
     {"__init__"},
     {"diagnostics"},
-    {"dates"},
+    {"dates", "memo"},
     {"yamlfile"},
     {"schema"},
     {"config"},
