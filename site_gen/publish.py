@@ -15,7 +15,7 @@ This module plans those outputs (`publication_plans`), renders them
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from site_gen.config import SiteConfig
@@ -80,16 +80,16 @@ def absolute_outputs_enabled(config: SiteConfig) -> bool:
 
 
 def publication_plans(site: ResolvedSite, all_sources: str,
-                      article_deps: Callable[[ResolvedSite, Article], frozenset[str]]) -> list[PublicationPlan]:
+                      article_deps: Mapping[str, frozenset[str]]) -> list[PublicationPlan]:
     """Every publishing output of the site, in a stable order.
 
     `all_sources` is render's dependency marker for "shows something of every page";
-    `article_deps` gives the sources an article's page shows, which its annotations file
-    shows too (link labels show the titles of linked pages).
+    `article_deps` (by slug) the sources an article's page shows, which its annotations
+    file shows too (link labels show the titles of linked pages).
     """
     everything = frozenset({all_sources})
     plans = [PublicationPlan(SEARCH_INDEX_PATH, "search-index", "", everything)]
-    plans += [PublicationPlan(annotations_path(article.slug), "annotations", article.slug, article_deps(site, article))
+    plans += [PublicationPlan(annotations_path(article.slug), "annotations", article.slug, article_deps[article.slug])
               for article in site.articles]
     if absolute_outputs_enabled(site.config):
         plans.append(PublicationPlan(FEED_PATH, "feed", "", everything))

@@ -95,10 +95,11 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
               PagePlan(topic_path("index"), "topics", "", every),
               PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
-    plans += [PagePlan(article_path(a.slug), "article", a.slug, article_deps(site, a)) for a in site.articles]
+    deps = {a.slug: article_deps(site, a) for a in site.articles}
+    plans += [PagePlan(article_path(a.slug), "article", a.slug, deps[a.slug]) for a in site.articles]
     plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
     plans += [PagePlan(tag_path(slug), "tag", slug, listing(articles)) for slug, articles in site.tags.items()]
-    plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES, article_deps)]
+    plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES, deps)]
     return plans
 
 
@@ -111,25 +112,24 @@ def document_facts(document: Document) -> str:
 def _listing_digest(site: ResolvedSite, facts: Mapping[str, str], articles: tuple[Article, ...],
                     pieces: dict[str, bytes]) -> str:
     """The dependency of a listing of `articles`: their facts, annotations and links, and every topic's."""
-    digest = hashlib.blake2b(digest_size=16)
     for article in articles:
         if article.slug not in pieces:
             pieces[article.slug] = _listing_piece(site, article, facts.get(article.path))
-        digest.update(pieces[article.slug])
     if "" not in pieces:
         topics = [(t.path, facts.get(t.path), sorted(site.links_from.get(("topic", t.slug), ()))) for t in site.topics]
-        pieces[""] = repr(topics).encode()
-    digest.update(pieces[""])
-    return "listing:" + digest.hexdigest()
+        pieces[""] = hashlib.blake2b(repr(topics).encode(), digest_size=16).digest()
+    joined = b"".join([pieces[article.slug] for article in articles] + [pieces[""]])  # hashed at once: one call, not one per page
+    return "listing:" + hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
 def _listing_piece(site: ResolvedSite, article: Article, facts: str | None) -> bytes:
-    """One article's part of a listing digest: what a listing may show of it."""
+    """One article's part of a listing digest: a digest of what a listing may show of it."""
     key: PageKey = ("article", article.slug)
 
     def compute() -> bytes:
         anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
-        return repr((article.path, facts, anchors, sorted(site.links_from.get(key, ())))).encode()
+        shown = repr((article.path, facts, anchors, sorted(site.links_from.get(key, ())))).encode()
+        return hashlib.blake2b(shown, digest_size=16).digest()
     return remember("listing-piece", article.path, page_validity(site, key) + (facts,), compute)
 
 
