@@ -16,6 +16,7 @@ prove that an incremental build equals a clean one after any edit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import os
@@ -392,7 +393,9 @@ class _Store:
         if self.cache is None:
             return
         fresh = not (self.cache.folder / "pages-00.pickle").exists()
-        pages = {p: r.summarized(self.allow_html) for p, r in state.pages.items()}
+        wanted = None if fresh else {_bucket(p, self.PAGE_BUCKETS) for p in changed}  # summarizing costs: only what is saved
+        pages = {p: r.summarized(self.allow_html) for p, r in state.pages.items()
+                 if wanted is None or _bucket(p, self.PAGE_BUCKETS) in wanted}
         self._save_buckets("pages", self.parse_key, pages, None if fresh else changed)
         if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:
             site = state.site
@@ -417,6 +420,7 @@ class _Store:
             self.cache.save(f"{name}-{bucket:02d}", key, values)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _bucket(path: str, buckets: int) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode(), digest_size=2).digest(), "big") % buckets
 
