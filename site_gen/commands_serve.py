@@ -34,7 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from site_gen.build import Builder, BuildOptions
+from site_gen.build import Builder, BuildOptions, collect_build_garbage
 from site_gen.commands_build import add_site_arguments
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, sorted_diagnostics
@@ -124,7 +124,8 @@ class _Session:
         debouncer = Debouncer()
         while True:
             with self.interrupts.waiting():
-                batch = next_batch(self.changes, debouncer, time.monotonic, self.interrupts.stop)
+                batch = next_batch(self.changes, debouncer, time.monotonic, self.interrupts.stop,
+                                   idle=collect_build_garbage)
             self._publish(batch, catch_up=False)
             if any(change.kind is ChangeKind.CONFIG for change in batch):
                 _retarget(self.watcher, self.args.config)

@@ -10,6 +10,7 @@ tag lists, and which pages each page links to (its dependencies).
 from __future__ import annotations
 
 import difflib
+import functools
 import pickle
 import posixpath
 import zlib
@@ -537,6 +538,7 @@ def _link_uses(tokens: list[Token], note: str) -> list[LinkUse]:
     return uses
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _is_internal(url: str) -> bool:
     """Relative URLs and bare fragments are ours to check; anything with a scheme or host is not."""
     parts = urlsplit(url)

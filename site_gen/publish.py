@@ -25,7 +25,7 @@ from site_gen.feeds import FEED_PATH, FeedWriter, lead_image_path, tag_feed_path
 from site_gen.jsonld import annotations_path, plain_text, render_annotations
 from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article
-from site_gen.search import SEARCH_INDEX_PATH, render_search_index
+from site_gen.search import SEARCH_INDEX_PATH, page_entries, render_search_index
 from site_gen.sitemap import ROBOTS_PATH, SITEMAP_PATH, render_robots, render_sitemap
 from site_gen.urls import absolute_url, article_path, relative_url, tag_path, topic_path
 
@@ -110,14 +110,15 @@ def skipped_outputs_warning(config: SiteConfig, tag_count: int) -> list[Diagnost
                     "set base_url: https://example.org/ in site.yaml, or build for a deploy with --base-url URL")]
 
 
-def page_search_text(site: ResolvedSite, key: PageKey) -> str:
-    """A page's body as the search index shows it; a `ResolvedSite.derived` value (see render.DERIVED_PER_PAGE)."""
-    return plain_text(site.bodies[key].tokens)
+def page_search_documents(site: ResolvedSite, key: PageKey) -> bytes:
+    """A page's documents in the search index, encoded; a `ResolvedSite.derived` value (see render.DERIVED_PER_PAGE).
 
-
-def page_note_texts(site: ResolvedSite, key: PageKey) -> dict[str, str]:
-    """An article's notes as the search index shows them, by annotation id; a `derived` value too."""
-    return {anchor.annotation.id: plain_text(site.notes[(key[1], anchor.annotation.id)]) for anchor in site.bodies[key].anchors}
+    Made where the page's tokens are, and kept between builds (and in the cache) with the page.
+    """
+    notes = {}
+    if key[0] == "article":
+        notes = {a.annotation.id: plain_text(site.notes[(key[1], a.annotation.id)]) for a in site.bodies[key].anchors}
+    return page_entries(site, key, plain_text(site.bodies[key].tokens), notes)
 
 
 class Publisher:
@@ -132,8 +133,7 @@ class Publisher:
     def render(self, kind: str, key: str) -> bytes:
         """The bytes of one planned publishing output."""
         if kind == "search-index":
-            return render_search_index(self.site, lambda key: self.site.derived(key, page_search_text),
-                                       lambda key: self.site.derived(key, page_note_texts))
+            return render_search_index(self.site, lambda key: self.site.derived(key, page_search_documents))
         if kind == "annotations":
             return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]
                                       self.body_html(key))

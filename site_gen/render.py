@@ -34,7 +34,7 @@ from site_gen.markdown import make_parser
 from site_gen.memo import remember
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, map_chunks
-from site_gen.publish import PUBLICATION_KINDS, Publisher, page_note_texts, page_search_text, publication_plans
+from site_gen.publish import PUBLICATION_KINDS, Publisher, page_search_documents, publication_plans
 from site_gen.schema import printable
 from site_gen.urls import absolute_url, article_path, relative_url, tag_path, topic_path
 from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, SiteView, TagView,
@@ -160,7 +160,7 @@ def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor |
 RENDER_CHUNK = 64
 """Most plans one render task takes: small enough to balance the workers' load and show progress."""
 
-DERIVED_PER_PAGE: tuple[Callable[[ResolvedSite, PageKey], object], ...] = (page_search_text, page_note_texts)
+DERIVED_PER_PAGE: tuple[Callable[[ResolvedSite, PageKey], object], ...] = (page_search_documents,)
 """Per-page values that outputs about every page read through `ResolvedSite.derived` (e.g. a
 page's search text). Each is computed when the page itself is rendered, where its tokens are,
 and handed to the outputs rendered after: list a function here to spare those outputs from

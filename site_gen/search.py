@@ -15,47 +15,54 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from site_gen.library import PageKey, ResolvedSite, page_validity
-from site_gen.memo import remember
+from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article, Topic
 from site_gen.urls import article_path, topic_path
 
 SEARCH_INDEX_PATH = "search-index.js"
 GLOBAL_NAME = "siteGenSearchIndex"
 """The global the index file assigns (search.js reads it)."""
-NoteTexts = Callable[[PageKey], Mapping[str, str]]
-"""An article's notes as text, by annotation id (from `ResolvedSite.derived` too, see `BodyText`)."""
-BodyText = Callable[[PageKey], str]
-"""A page's body as the text a reader sees. Passed in so that the caller can take it from
-`ResolvedSite.derived` (computed where the page was rendered) instead of parsing every page
-again: the index shows every page, and re-deriving them all was most of a rebuild (issue 4)."""
+PageEntries = Callable[[PageKey], bytes]
+"""A page's search documents as encoded by `page_entries`. Passed in so that the caller can
+take them from `ResolvedSite.derived` (made where the page was rendered, kept between builds
+and in the cache) instead of making every page's again: the index shows every page, and
+re-deriving them all was most of a rebuild (issue 4)."""
 
 
-def search_documents(site: ResolvedSite, body_text: BodyText, note_texts: NoteTexts) -> list[dict[str, str]]:
-    """Every searchable thing: articles, topics and notes, in a stable order."""
-    documents = [_article_document(article, body_text) for article in site.articles]
-    documents += [_topic_document(topic, body_text) for topic in site.topics]
-    for article in site.articles:
-        documents += _note_documents(site, article, note_texts)
-    return documents
+def page_entries(site: ResolvedSite, key: PageKey, body_text: str, note_texts: Mapping[str, str]) -> bytes:
+    """One page's search documents as JSON array items, UTF-8: an article and its notes, or a topic.
+
+    `body_text` is the page's body as a reader sees it; `note_texts` its notes' (by annotation id).
+    """
+    document = site.document(key)
+    if isinstance(document, Article):
+        documents = [_article_document(document, body_text), *_note_documents(site, document, note_texts)]
+    else:
+        documents = [_topic_document(document, body_text)]  # type: ignore[arg-type]
+    return ",".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in documents).encode()
 
 
-def _article_document(article: Article, body_text: BodyText) -> dict[str, str]:
-    text = body_text(("article", article.slug))
+def render_search_index(site: ResolvedSite, entries: PageEntries) -> bytes:
+    """The index file: one assignment of every page's documents to `window.siteGenSearchIndex`."""
+    pages = [entries(("article", a.slug)) for a in site.articles] + [entries(("topic", t.slug)) for t in site.topics]
+    head = json.dumps({"version": 1, "language": site.config.language}, ensure_ascii=False, separators=(",", ":"))
+    opening = f"window.{GLOBAL_NAME} = " + head[:-1] + ',"documents":['
+    return opening.encode() + b",".join(filter(None, pages)) + b"]};\n"
+
+
+def _article_document(article: Article, text: str) -> dict[str, str]:
     return {"id": f"article:{article.slug}", "kind": "draft" if article.draft else "article", "title": article.title,
             "context": article.date.isoformat(), "url": article_path(article.slug),
             "keywords": " ".join(article.tags), "text": "\n".join(filter(None, (article.summary, text)))}
 
 
-def _topic_document(topic: Topic, body_text: BodyText) -> dict[str, str]:
-    text = body_text(("topic", topic.slug))
+def _topic_document(topic: Topic, text: str) -> dict[str, str]:
     return {"id": f"topic:{topic.slug}", "kind": "topic", "title": topic.title, "context": "",
             "url": topic_path(topic.slug), "keywords": " ".join(topic.aliases),
             "text": "\n".join(filter(None, (topic.summary, text)))}
 
 
-def _note_documents(site: ResolvedSite, article: Article, note_texts: NoteTexts) -> list[dict[str, str]]:
-    texts = note_texts(("article", article.slug))
+def _note_documents(site: ResolvedSite, article: Article, texts: Mapping[str, str]) -> list[dict[str, str]]:
     documents = []
     for anchor in site.bodies[("article", article.slug)].anchors:
         annotation = anchor.annotation
@@ -66,24 +73,3 @@ def _note_documents(site: ResolvedSite, article: Article, note_texts: NoteTexts)
             "keywords": topic, "text": texts[annotation.id],
         })
     return documents
-
-
-def render_search_index(site: ResolvedSite, body_text: BodyText, note_texts: NoteTexts) -> bytes:
-    """The index file: one assignment of the documents to `window.siteGenSearchIndex`.
-
-    Built from each page's documents already encoded as JSON, kept between builds while
-    the page is unchanged (`memo.remember`): after one edit, one page is encoded again.
-    """
-    pages = [_encoded(site, ("article", a.slug), lambda a=a: [_article_document(a, body_text)]) for a in site.articles]
-    pages += [_encoded(site, ("topic", t.slug), lambda t=t: [_topic_document(t, body_text)]) for t in site.topics]
-    pages += [_encoded(site, ("notes", a.slug), lambda a=a: _note_documents(site, a, note_texts)) for a in site.articles]
-    head = json.dumps({"version": 1, "language": site.config.language}, ensure_ascii=False, separators=(",", ":"))
-    opening = f"window.{GLOBAL_NAME} = " + head[:-1] + ',"documents":['
-    return opening.encode() + b",".join(filter(None, pages)) + b"]};\n"
-
-
-def _encoded(site: ResolvedSite, part: tuple[str, str], documents: Callable[[], list[dict[str, str]]]) -> bytes:
-    """One page's search documents as JSON array items, UTF-8 (its article or topic, or its notes)."""
-    key: PageKey = ("topic" if part[0] == "topic" else "article", part[1])
-    return remember(f"search-{part[0]}", site.document(key).path, page_validity(site, key),
-                    lambda: ",".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in documents()).encode())

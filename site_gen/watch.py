@@ -38,6 +38,8 @@ BURST_QUIET_SECONDS = 0.25
 BURST_FILES = 10
 MAX_WAIT_SECONDS = 2.0
 """...or this long after its first event, so an endless stream of events still gets built."""
+IDLE_SECONDS = 2.0
+"""Quiet time after which `next_batch` runs its idle housekeeping."""
 POLL_SECONDS = 0.5
 """How often `--poll` looks at the files."""
 
@@ -215,17 +217,24 @@ Stamped = tuple[float, Change]
 
 
 def next_batch(source: queue.Queue[Stamped], debouncer: Debouncer, clock: Callable[[], float],
-               stop: threading.Event, poll: float = 0.25) -> tuple[Change, ...]:
+               stop: threading.Event, poll: float = 0.25, idle: Callable[[], None] | None = None,
+               idle_after: float = IDLE_SECONDS) -> tuple[Change, ...]:
     """Block until a batch of changes is ready; () once `stop` is set.
 
-    `poll` bounds each wait so a stop request is noticed quickly.
+    `poll` bounds each wait so a stop request is noticed quickly. `idle`, if given, is called
+    once when nothing has happened for `idle_after` seconds: housekeeping that would
+    otherwise delay a rebuild (the server frees old builds' memory there).
     """
+    quiet_since = clock()
     while not stop.is_set():
         _drain(source, debouncer)
         now = clock()
         batch = debouncer.take(now)
         if batch:
             return batch
+        if idle is not None and debouncer.due() is None and now - quiet_since >= idle_after:
+            idle()
+            idle = None
         due = debouncer.due()
         timeout = poll if due is None else min(poll, max(due - now, 0.0))
         try:
@@ -233,6 +242,7 @@ def next_batch(source: queue.Queue[Stamped], debouncer: Debouncer, clock: Callab
         except queue.Empty:
             continue
         debouncer.add(change, at)
+        quiet_since = clock()
     return ()
 
 

@@ -179,3 +179,25 @@ def test_libyaml_fast_path_gives_exactly_what_pyyaml_gives(text: str, monkeypatc
     fast = outcome()
     monkeypatch.delattr(yaml, "CSafeLoader")
     assert outcome() == fast
+
+
+def test_a_kept_builder_does_not_grow_when_its_garbage_is_collected_between_rebuilds(site: Path) -> None:
+    """`serve` rebuilds for hours: builds freeze what they leave (no collector pause at their end),
+    and the idle-time collection must then free every old build, cycles included."""
+    import gc  # pylint: disable=import-outside-toplevel
+
+    article = sorted((site / "content" / "articles").glob("*.md"))[0]
+    original = article.read_text(encoding="utf-8")
+    kept = Builder(site / "site.yaml", BuildOptions(jobs=1))
+
+    def rebuild(i: int) -> int:
+        article.write_text(original + f"\nLine {i}.\n", encoding="utf-8")
+        kept.build()
+        assert gc.get_freeze_count() > 0  # the build froze what it left, instead of scanning it
+        build_module.collect_build_garbage()
+        assert gc.get_freeze_count() == 0
+        return len(gc.get_objects()) + gc.get_freeze_count()
+
+    baseline = max(rebuild(i) for i in range(3))
+    after = [rebuild(i) for i in range(3, 15)]
+    assert max(after) - baseline <= 200, f"objects kept grew from {baseline} to {after}"  # a leak grows by ~500 a build

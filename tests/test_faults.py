@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ from site_gen.output import MANIFEST, DiskSink
 
 ARTICLES = 2000
 KILLS = 20
-"""Faults injected by the kill test: a run whose build ends before the kill is run again."""
+"""Faults injected by the kill test: a run whose build ends before the kill is run again, killed sooner."""
 MAX_RUNS = 30
 SEED = 8
 BUILD_TIMEOUT = 240.0
@@ -240,7 +240,7 @@ catch workers too); a late kill costs a whole build, an early one a fraction.
 Templates are edited only before a kill that comes before the write, and reverted by the next
 run, as a template edit makes a build render every page."""
 WINDOWS = {"start": (0.02, 0.6), "work": (0.15, 0.9), "workers": (0.0, 1.5), "write": (0.0, 0.2),
-           "swap": (0.0, 0.25)}
+           "swap": (0.0, 0.1)}
 
 
 def plan_runs(rng: random.Random) -> list[Run]:
@@ -425,9 +425,10 @@ def kill_builds(corpus: Corpus) -> list[Kill]:
         if kill.killed:
             confirm = not any(k.outcome.startswith("new") for k in kills[:-1])
             previous = check_after_kill(corpus, previous, kill, confirm)
-        else:  # it ended before the kill came: then it must have succeeded
+        else:  # it ended before the kill came: then it must have succeeded; the retry kills sooner
             assert kill.exit_code == 0, f"{kill} exited with {kill.exit_code}"
             previous = corpus.digests.of(project.output) or {}
+            runs[sum(k.killed for k in kills)] = replace(run, delay=run.delay / 2)
     print("\n" + report(kills, corpus, time.monotonic() - started))
     return [k for k in kills if k.killed]
 

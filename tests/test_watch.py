@@ -186,6 +186,20 @@ def test_changes_queued_during_a_build_are_built_at_once() -> None:
     assert len(batch) == 2 and clock[0] == 10.0 and source.waits == []
 
 
+def test_idle_housekeeping_runs_once_after_quiet_time_and_never_delays_a_batch() -> None:
+    clock = [0.0]
+    calls: list[float] = []
+    source = ScriptedQueue(clock, [(0.5, change("soon.md")), (5.0, change("late.md"))])
+    debouncer = Debouncer(quiet=0.05)
+    first = next_batch(source, debouncer, lambda: clock[0], threading.Event(), idle=lambda: calls.append(clock[0]),
+                       idle_after=2.0)
+    assert [c.path.name for c in first] == ["soon.md"] and calls == []  # a change within 2 s: no housekeeping
+    second = next_batch(source, debouncer, lambda: clock[0], threading.Event(), idle=lambda: calls.append(clock[0]),
+                        idle_after=2.0)
+    assert [c.path.name for c in second] == ["late.md"]
+    assert len(calls) == 1 and 2.5 <= calls[0] < 5.0  # once, after 2 quiet seconds, before the next change
+
+
 def test_next_batch_returns_nothing_once_stopped() -> None:
     clock = [0.0]
     stop = threading.Event()
