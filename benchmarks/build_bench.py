@@ -7,7 +7,7 @@ one template; peak resident memory of the build's whole process tree; pages per
 second. In the same run it times the floor — reading the files, parsing the
 YAML (libyaml), rendering the Markdown with markdown-it-py and one minimal
 Jinja2 template, writing the pages, with no annotation work — on one process
-and on as many as site-gen uses, and, when installed, Pelican (and Hugo) on an
+and on as many as site-gen uses, and, when installed, Pelican and Hugo on an
 equivalent corpus, so every figure is also a ratio. Wall times are medians of
 `--repeat` runs; CPU seconds are given too, since on a shared machine they
 vary less than wall time.
@@ -288,8 +288,54 @@ def bench_peers(root: Path, n: int, repeat_cold: int) -> dict:
                             before=None if cache else lambda: shutil.rmtree(site / "output", ignore_errors=True)))
     else:
         results["pelican"] = "not installed"
-    results["hugo"] = "installed but not benchmarked" if shutil.which("hugo") else "not installed"
+    hugo = shutil.which("hugo")
+    if hugo:
+        site = root.parent / f"hugo-{n}"
+        make_hugo_corpus(root, site)
+        clean = lambda: [shutil.rmtree(site / name, ignore_errors=True) for name in ("public", "resources")]  # noqa: E731
+        results["hugo"] = asdict(run_command([hugo, "--quiet", "--destination", "public"], site, repeat_cold, before=clean))
+    else:
+        results["hugo"] = "not installed"
     return results
+
+
+HUGO_CONFIG = """baseURL = "https://example.org/"
+title = "Benchmark Archive"
+languageCode = "en"
+[taxonomies]
+  tag = "tags"
+"""
+HUGO_PAGE = ("<!doctype html><html><head><title>{{ .Title }}</title></head><body><h1>{{ .Title }}</h1>"
+             "<p>{{ .Date.Format \"2006-01-02\" }} {{ range .Params.tags }}<a href=\"{{ \"tags/\" | relURL }}"
+             "{{ . | urlize }}/\">{{ . }}</a> {{ end }}</p>{{ .Content }}</body></html>")
+HUGO_LIST = ("<!doctype html><html><head><title>{{ .Title }}</title></head><body><h1>{{ .Title }}</h1><ul>"
+             "{{ range .Pages }}<li><a href=\"{{ .RelPermalink }}\">{{ .Title }}</a> {{ .Params.summary }}</li>{{ end }}"
+             "</ul></body></html>")
+
+
+def make_hugo_corpus(root: Path, site: Path) -> None:
+    """The same articles as a Hugo site: YAML front matter (title, date, tags, summary), the same
+    body, minimal single and list layouts (one page per article, tag pages, home, feeds, sitemap)."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    if (site / ".corpus-done").exists():
+        return
+    shutil.rmtree(site, ignore_errors=True)
+    posts = site / "content" / "posts"
+    posts.mkdir(parents=True)
+    for file in sorted((root / "content" / "articles").glob("*.md")):
+        _, header, body = file.read_text(encoding="utf-8").split("---\n", 2)
+        meta = yaml.load(header, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        front = {"title": meta["title"], "date": str(meta["date"]), "tags": meta.get("tags", []),
+                 "summary": meta.get("summary", "")}
+        (posts / file.name).write_text("---\n" + yaml.safe_dump(front, allow_unicode=True) + "---\n" + body,
+                                       encoding="utf-8")
+    layouts = site / "layouts" / "_default"
+    layouts.mkdir(parents=True)
+    (layouts / "single.html").write_text(HUGO_PAGE, encoding="utf-8")
+    (layouts / "list.html").write_text(HUGO_LIST, encoding="utf-8")
+    (site / "layouts" / "index.html").write_text(HUGO_LIST, encoding="utf-8")
+    (site / "hugo.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+    (site / ".corpus-done").write_text("ok", encoding="utf-8")
 
 
 def make_pelican_corpus(root: Path, site: Path) -> None:
@@ -327,12 +373,19 @@ def print_table(results: dict) -> None:
             ratio = ""
             if name.startswith("cold_"):
                 ratio = f"{value['wall'] / floor[int(name.split('_')[1])]:.2f}x"
-            elif name.startswith("pelican"):
+            elif name.startswith("pelican"):  # one process
                 ratio = f"{value['wall'] / floor[1]:.2f}x"
+            elif name == "hugo":  # all cores
+                ratio = f"{value['wall'] / floor[jobs]:.2f}x"
             print(f"{n:>6} {name:<18} {value['wall']:>8.2f} {value['cpu']:>8.2f} {value['peak_mb']:>8.0f} {ratio:>9}")
         cold = row.get(f"cold_{jobs}")
         if cold:
             print(f"{n:>6} {'pages/s (cold)':<18} {row['pages'] / cold['wall']:>8.0f}")
+            for peer in ("pelican", "hugo"):
+                if isinstance(row.get(peer), dict):
+                    print(f"{n:>6} {'cold vs ' + peer:<18} {row[peer]['wall'] / cold['wall']:>7.2f}x faster than {peer}"
+                          if row[peer]["wall"] >= cold["wall"] else
+                          f"{n:>6} {'cold vs ' + peer:<18} {cold['wall'] / row[peer]['wall']:>7.2f}x slower than {peer}")
 
 
 if __name__ == "__main__":
