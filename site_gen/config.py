@@ -47,6 +47,8 @@ class SiteConfig:
     """Where `site-gen build` writes the site."""
     allow_html: bool = False
     """Let raw HTML in Markdown through (only for trusted authors)."""
+    paginate: int = 50
+    """Articles per page on the index and on tag pages; 0 lists them all on one page."""
 
     @property
     def content_path(self) -> Path:
@@ -125,6 +127,7 @@ def load_config(config_file: Path) -> SiteConfig:
     defaults = SiteConfig(root=root)
     settings: dict[str, Any] = {name: reader.string(name, getattr(defaults, name)) for name in _STRING_FIELDS}
     settings["allow_html"] = reader.boolean("allow_html", defaults.allow_html)
+    settings["paginate"] = reader.integer("paginate", defaults.paginate, minimum=0)
     if settings["base_url"] and not settings["base_url"].startswith(("http://", "https://")):
         reader.fail("base_url", "base_url must be an absolute http(s) URL", "e.g. base_url: https://example.org/notes/")
     _check_locale_settings(reader, settings)

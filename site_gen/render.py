@@ -36,8 +36,8 @@ from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, map_chunks
 from site_gen.publish import PUBLICATION_KINDS, Publisher, page_search_documents, publication_plans
 from site_gen.schema import printable
-from site_gen.urls import absolute_url, article_path, relative_url, tag_path, topic_path
-from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, SiteView, TagView,
+from site_gen.urls import absolute_url, article_path, listing_page_path, relative_url, tag_path, topic_path
+from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, Pager, SiteView, TagView,
                             TopicPreview, TopicView)
 
 ALL_SOURCES = "*"
@@ -91,16 +91,36 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     plans += [PagePlan(a.output_path, "asset", str(a.source), frozenset({display_path(a.source, site.config.root)}))
               for a in site.assets.values()]
     every = listing(site.articles)
-    plans += [PagePlan("index.html", "index", "", every),
-              PagePlan(topic_path("index"), "topics", "", every),
+    per_page = site.config.paginate
+    plans += [PagePlan(listing_page_path("index.html", n), "index", _page_key("", n), every)
+              for n in _page_numbers(len(site.articles), per_page)]
+    plans += [PagePlan(topic_path("index"), "topics", "", every),
               PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
     deps = {a.slug: article_deps(site, a) for a in site.articles}
     plans += [PagePlan(article_path(a.slug), "article", a.slug, deps[a.slug]) for a in site.articles]
     plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
-    plans += [PagePlan(tag_path(slug), "tag", slug, listing(articles)) for slug, articles in site.tags.items()]
+    for slug, articles in site.tags.items():
+        shown = listing(articles)
+        plans += [PagePlan(listing_page_path(tag_path(slug), n), "tag", _page_key(slug, n), shown)
+                  for n in _page_numbers(len(articles), per_page)]
     plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES, deps)]
     return plans
+
+
+def _page_numbers(articles: int, per_page: int) -> range:
+    """The page numbers of a listing of `articles` (one page when `per_page` is 0)."""
+    return range(1, (max(1, -(-articles // per_page)) if per_page else 1) + 1)
+
+
+def _page_key(base: str, number: int) -> str:
+    """A listing page's plan key: its slug ("" for the index), then "/<number>" after the first page."""
+    return base if number == 1 else f"{base}/{number}"
+
+
+def _split_page_key(key: str) -> tuple[str, int]:
+    base, _, number = key.rpartition("/")
+    return (base, int(number)) if number.isdigit() and "/" in key else (key, 1)
 
 
 def document_facts(document: Document) -> str:
@@ -282,10 +302,11 @@ class _SiteRenderer:
             return RenderedFile(plan.path, Path(plan.key).read_bytes(), plan.deps)
         if plan.kind in PUBLICATION_KINDS:
             return RenderedFile(plan.path, self.publisher.render(plan.kind, plan.key), plan.deps)
-        simple = {"index": self.render_index, "topics": self.render_topic_index, "tags": self.render_tag_index,
-                  "404": self.render_404}
+        simple = {"topics": self.render_topic_index, "tags": self.render_tag_index, "404": self.render_404}
         if plan.kind in simple:
             html = simple[plan.kind]()
+        elif plan.kind == "index":
+            html = self.render_index(plan.key)
         elif plan.kind == "article":
             html = self.render_article(self.site.document(("article", plan.key)))  # type: ignore[arg-type]
         elif plan.kind == "topic":
@@ -316,22 +337,47 @@ class _SiteRenderer:
         view = self._topic_view(topic, path, self._markdown(key, path), self._previews(key, path))
         return self._page("topic.html", path, topic=view, page_title=topic.title)
 
-    def render_index(self) -> bytes:
-        path = "index.html"
-        articles = tuple(self._summary(a, path) for a in self.site.articles)
-        return self._page("index.html", path, articles=articles, page_title="")
+    def render_index(self, key: str = "") -> bytes:
+        number = _split_page_key(key)[1]
+        path = listing_page_path("index.html", number)
+        articles, pager = self._listing_page("index.html", number, self.site.articles)
+        return self._page("index.html", path, articles=articles, pager=pager,
+                          page_title="" if number == 1 else f"Page {number}")
 
     def render_topic_index(self) -> bytes:
         path = topic_path("index")
         topics = tuple(self._topic_view(t, path, Markup("")) for t in self.site.topics)
         return self._page("topics.html", path, topics=topics, page_title="Topics")
 
-    def render_tag(self, slug: str) -> bytes:
-        path = tag_path(slug)
-        articles = self.site.tags[slug]
-        view = TagView(self.site.tag_names[slug], path, tuple(self._summary(a, path) for a in articles))
-        return self._page("tag.html", path, tag=view,
-                          page_title=f"Tagged “{view.name}”")
+    def render_tag(self, key: str) -> bytes:
+        slug, number = _split_page_key(key)
+        path = listing_page_path(tag_path(slug), number)
+        articles, pager = self._listing_page(tag_path(slug), number, self.site.tags[slug])
+        view = TagView(self.site.tag_names[slug], path, articles)
+        return self._page("tag.html", path, tag=view, pager=pager,
+                          page_title=f"Tagged “{view.name}”" + (f", page {number}" if number > 1 else ""))
+
+    def _listing_page(self, first: str, number: int,
+                      articles: tuple[Article, ...]) -> tuple[tuple[ArticleSummary, ...], Pager | None]:
+        """The articles on page `number` of a listing, and the pager (None when it has one page)."""
+        per_page = self.site.config.paginate
+        count = len(_page_numbers(len(articles), per_page))
+        path = listing_page_path(first, number)
+        shown = articles[(number - 1) * per_page:number * per_page] if per_page else articles
+        summaries = tuple(self._summary(a, path) for a in shown)
+        if count == 1:
+            return summaries, None
+
+        def url(n: int) -> str:
+            return relative_url(path, listing_page_path(first, n))
+        near = sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
+        pages: list[Link | None] = []
+        for n in near:
+            if pages and n - int(pages[-1].title) > 1:  # type: ignore[union-attr]
+                pages.append(None)
+            pages.append(Link(str(n), url(n)))
+        return summaries, Pager(number, count, url(number - 1) if number > 1 else "",
+                                url(number + 1) if number < count else "", tuple(pages))
 
     def render_tag_index(self) -> bytes:
         path = tag_path("index")

@@ -77,6 +77,19 @@ class MappingReader:
             return default
         return raw
 
+    def integer(self, key: str, default: int = 0, minimum: int | None = None) -> int:
+        """A whole number, at least `minimum`."""
+        raw = self.value.get(key)
+        if raw is None:
+            return default
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            self.fail(key, f"'{key}' must be a whole number, not {_type_name(raw)}", f"write e.g. {key}: {default}")
+            return default
+        if minimum is not None and raw < minimum:
+            self.fail(key, f"'{key}' must be {minimum} or more, not {raw}", f"write e.g. {key}: {default}")
+            return default
+        return raw
+
     def date(self, key: str, required: bool = False) -> dt.date | None:
         """An ISO date (YYYY-MM-DD), or a datetime, of which the date is kept."""
         raw = self.value.get(key)

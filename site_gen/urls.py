@@ -26,6 +26,17 @@ def topic_path(slug: str) -> str:
     return f"{TOPIC_DIR}/{slug}.html"
 
 
+def listing_page_path(first: str, number: int) -> str:
+    """Page `number` of a paginated listing whose first page is `first`.
+
+    index.html -> page/2.html; tags/iran.html -> tags/iran/2.html (a slug holds no "/", so
+    these never meet an article, topic or tag page).
+    """
+    if number == 1:
+        return first
+    return f"page/{number}.html" if first == "index.html" else f"{first.removesuffix('.html')}/{number}.html"
+
+
 def tag_path(tag: str) -> str:
     return f"{TAG_DIR}/{tag_slug(tag)}.html"
 

@@ -125,6 +125,21 @@ class TopicView:
 
 
 @dataclass(frozen=True)
+class Pager:
+    """Where a page of a paginated listing stands: its number, the links around it.
+
+    `pages` holds the first and last page and the two on each side of this one, in order;
+    None stands for the pages left out between them (shown as "…").
+    """
+
+    number: int
+    count: int
+    previous_url: str
+    next_url: str
+    pages: tuple[Link | None, ...]
+
+
+@dataclass(frozen=True)
 class TagView:
     """A tag page, or a tag as listed on the tag index."""
 
