@@ -18,6 +18,8 @@ from bs4 import BeautifulSoup
 
 from publish_helpers import BASE_URL, build, bundled_site_copy, serve_folder
 
+from benchmarks.corpus import generate
+
 PREFIX = "/some/prefix/"
 URL_ATTRIBUTES = ("href", "src", "data-index", "data-library")
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
@@ -75,9 +77,17 @@ def crawl(root_url: str) -> tuple[dict[str, int], list[str], dict[str, set[str]]
     return statuses, problems, ids
 
 
-@pytest.fixture(scope="module")
-def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = bundled_site_copy(tmp_path_factory.mktemp("crawl") / "site")
+@pytest.fixture(scope="module", params=["bundled", "paginated"])
+def output(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled site; and a generated one whose index and tag pages span several pages, where
+    older articles are reachable only through the pagers."""
+    root = tmp_path_factory.mktemp("crawl") / "site"
+    if request.param == "bundled":
+        bundled_site_copy(root)
+    else:
+        generate(root, 14, seed=9, n_topics=6)
+        with (root / "site.yaml").open("a", encoding="utf-8") as config:
+            config.write("paginate: 3\n")
     build(root, base_url=BASE_URL)
     return root / "output"
 
