@@ -43,6 +43,10 @@ PREFIX = "/__site-gen__/"
 SCRIPT_URL = PREFIX + "reload.js"
 EVENTS_URL = PREFIX + "events"
 STATUS_URL = PREFIX + "status"
+IDLE_SECONDS = 30.0
+"""A connection that sends nothing (no request, or a request stalled) for this long is closed,
+so idle sockets cannot hold the server's threads forever; an event stream whose browser reads
+nothing for this long is closed too (the browser reconnects)."""
 HEARTBEAT_SECONDS = 15.0
 """A comment line this often keeps proxies and idle timeouts from closing an event stream."""
 MAX_LISTED_CHANGES = 200
@@ -255,12 +259,23 @@ class PreviewServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def _readable_now(connection: socket.socket) -> bool:
+    """Whether reading would not wait, asked with poll() where there is one: select() cannot watch
+    descriptor numbers above 1023, which a server holding hundreds of event streams reaches."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(connection, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([connection], [], [], 0)[0])
+
+
 class PreviewHandler(BaseHTTPRequestHandler):
     """GET and HEAD of the site's files, the client script, the event stream and a status document."""
 
     server: PreviewServer
     protocol_version = "HTTP/1.0"
     server_version = "site-gen"
+    timeout = IDLE_SECONDS  # socketserver sets it on the connection: each read and write waits at most this long
 
     def do_GET(self) -> None:
         self._dispatch(send_body=True)
@@ -365,7 +380,6 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _client_connected(self) -> bool:
         """False once the browser closed the stream (it never sends anything after its request)."""
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return not readable or self.connection.recv(1, socket.MSG_PEEK) != b""
+            return not _readable_now(self.connection) or self.connection.recv(1, socket.MSG_PEEK) != b""
         except OSError:
             return False

@@ -453,3 +453,20 @@ def test_ctrl_c_in_the_terminal_during_a_parallel_first_build(tmp_site: Callable
     assert seconds < 1.0 and process.returncode == 0, (seconds, process.returncode, err)
     assert "Traceback" not in err and "stopped" in err and "building the site" in out
     wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers), timeout=2)
+
+
+def test_a_connection_that_sends_nothing_is_closed_after_the_idle_time(live_server: PreviewServer,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """An idle socket must not hold a server thread forever (the server never times out a request otherwise)."""
+    import socket
+    import time
+
+    from site_gen.serve import PreviewHandler
+
+    monkeypatch.setattr(PreviewHandler, "timeout", 0.5)
+    idle = socket.create_connection(live_server.server_address[:2], timeout=10)
+    started = time.monotonic()
+    assert idle.recv(1) == b""  # the server hung up
+    assert 0.4 <= time.monotonic() - started < 5
+    idle.close()
+    assert _request(live_server, "/index.html")[0] == 200
