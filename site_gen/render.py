@@ -182,7 +182,7 @@ RENDER_CHUNK = 64
 
 DERIVED_PER_PAGE: tuple[Callable[[ResolvedSite, PageKey], object], ...] = (page_search_documents,)
 """Per-page values that outputs about every page read through `ResolvedSite.derived` (e.g. a
-page's search text). Each is computed when the page itself is rendered, where its tokens are,
+page's search-index documents). Each is computed when the page itself is rendered, where its tokens are,
 and handed to the outputs rendered after: list a function here to spare those outputs from
 parsing every page again."""
 
