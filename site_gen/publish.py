@@ -27,7 +27,7 @@ from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article
 from site_gen.search import SEARCH_INDEX_PATH, page_entries, render_search_index
 from site_gen.sitemap import ROBOTS_PATH, SITEMAP_PATH, render_robots, render_sitemap
-from site_gen.urls import absolute_url, article_path, relative_url, tag_path, topic_path
+from site_gen.urls import ARTICLE_DIR, TAG_DIR, TOPIC_DIR, absolute_url, relative_url
 
 PUBLICATION_KINDS = frozenset({"feed", "tag-feed", "sitemap", "robots", "search-index", "annotations"})
 JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
@@ -128,7 +128,6 @@ class Publisher:
         self.site = site
         self.body_html = body_html
         self.feeds = FeedWriter(site)
-        self.meta_by_path = _meta_subjects(site)
 
     def render(self, kind: str, key: str) -> bytes:
         """The bytes of one planned publishing output."""
@@ -149,7 +148,7 @@ class Publisher:
     def page_meta(self, path: str, title: str) -> PageMeta:
         """Meta for the page at `path` (an output path), whose `<title>` text is `title`."""
         config = self.site.config
-        subject = self.meta_by_path.get(path)
+        subject = _meta_subject(self.site, path)
         article = subject if isinstance(subject, Article) else None
         absolute = absolute_outputs_enabled(config)
         image = article.image if article and article.image and article.image.src else None
@@ -171,9 +170,20 @@ class Publisher:
             root_url=relative_url(path, "index.html").removesuffix("index.html"))
 
 
-def _meta_subjects(site: ResolvedSite) -> dict[str, object]:
-    """Output path -> what the page is about: an Article, a Topic, or a tag slug."""
-    subjects: dict[str, object] = {article_path(a.slug): a for a in site.articles}
-    subjects.update({topic_path(t.slug): t for t in site.topics})
-    subjects.update({tag_path(slug): slug for slug in site.tags})
-    return subjects
+def _meta_subject(site: ResolvedSite, path: str) -> object:
+    """What the page at output path `path` is about: an Article, a Topic, a tag slug, or None.
+
+    Read from the path (`articles/<slug>.html` ...) rather than from a table of every page,
+    which each build's renderers made again for the few pages they render (issue 3).
+    """
+    folder, _, name = path.rpartition("/")
+    slug = name.removesuffix(".html")
+    if not name.endswith(".html") or "/" in folder:
+        return None
+    if folder == TAG_DIR:
+        return slug if slug in site.tags else None
+    kind = {ARTICLE_DIR: "article", TOPIC_DIR: "topic"}.get(folder)
+    try:
+        return site.document((kind, slug)) if kind else None
+    except KeyError:
+        return None

@@ -198,6 +198,7 @@ def _render_plan(renderer: _SiteRenderer, plan: PagePlan) -> tuple[RenderedFile,
     own = site.bodies.get((plan.kind, plan.key)) or site.bodies.get(("article", plan.key))
     if isinstance(own, SummaryBody):
         own.keep()  # an article's page and its other outputs (JSON-LD) share one parse; freed after the chunk
+        renderer.kept.append(own)
     file = renderer.render(plan)
     values = {}
     if plan.kind in ("article", "topic"):
@@ -207,10 +208,13 @@ def _render_plan(renderer: _SiteRenderer, plan: PagePlan) -> tuple[RenderedFile,
 
 
 def _release_tokens(renderer: _SiteRenderer) -> None:
-    """After each chunk, drop the tokens parsed again for it, so a worker's memory stays bounded."""
-    for body in renderer.site.bodies.values():
-        if isinstance(body, SummaryBody) and body.is_complete:
-            body.release()
+    """After each chunk, drop the tokens parsed again for it, so a worker's memory stays bounded.
+
+    Only the bodies this chunk kept: looking at every page's after every chunk cost 30 ms a
+    rebuild at 5,000 articles (issue 3)."""
+    for body in renderer.kept:
+        body.release()
+    renderer.kept.clear()
 
 
 _RENDER_JOB: ChunkJob[ResolvedSite, _SiteRenderer, PagePlan, tuple[RenderedFile, dict]] = ChunkJob(
@@ -295,6 +299,8 @@ class _SiteRenderer:
         self.md.add_render_rule("image", _render_image)
         self.publisher = Publisher(site, lambda slug: self._markdown(("article", slug), article_path(slug),
                                                                      note_html=lambda _anchor: ""))
+        self.kept: list[SummaryBody] = []
+        """Bodies whose tokens the current chunk keeps (see `_release_tokens`)."""
 
     def render(self, plan: PagePlan) -> RenderedFile:
         """Make one planned output."""
