@@ -67,6 +67,9 @@ class BuildOptions:
     """Hand loading and rendering to this executor (threads, processes, Dask...) instead of forked workers."""
     cache: bool = True
     """Keep and use the disk cache (`.site-gen-cache/` beside site.yaml)."""
+    save_cache_later: bool = False
+    """Leave writing the cache to `Builder.save_cache()`: `serve` calls it when idle, off the
+    path from a saved file to the reloaded page."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,8 @@ class Builder:
         self.progress = progress
         self.state: _State | None = None
         self.link_memo: LinkMemo = {}
+        self._unsaved: tuple[_Store, set[str], set[str], DiskSink | MemorySink] | None = None
+        """With `save_cache_later`: what the builds since the last `save_cache` changed."""
 
     def build(self) -> BuildResult:
         """One build; on error the previous state (and output) stays as it was."""
@@ -259,14 +264,30 @@ class Builder:
         files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
         _check_collisions(files)
         report = sink.write(files)
+        digest = file_digest if isinstance(sink, DiskSink) else _kept_in_memory
         index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
-                          {f.path: (file_digest(f), f.deps) for f in files}, site.warnings, _counts(site),
+                          {f.path: (digest(f), f.deps) for f in files}, site.warnings, _counts(site),
                           _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}))
         self.state = _State(index, {f.path: f for f in files}, site, pages)
-        store.save(self.state, changed, {site.document((p.kind, p.key)).path for p in dirty
-                                         if p.kind in ("article", "topic")}, sink)
+        self._save(store, changed, {site.document((p.kind, p.key)).path for p in dirty
+                                    if p.kind in ("article", "topic")}, sink)
         return BuildResult(config, _LazySite(lambda: site), files, report, time.perf_counter() - started,
                            index.counts, site.warnings, frozenset(rendered))
+
+    def _save(self, store: _Store, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink) -> None:
+        if not self.options.save_cache_later:
+            store.save(self.state, changed, rendered, sink)  # type: ignore[arg-type]
+            return
+        if self._unsaved is not None:  # builds since the last save: their changes are saved together
+            changed, rendered = changed | self._unsaved[1], rendered | self._unsaved[2]
+        self._unsaved = (store, changed, rendered, sink)
+
+    def save_cache(self) -> None:
+        """Write what the builds since the last call left unsaved (with `save_cache_later`)."""
+        if self._unsaved is not None and self.state is not None:
+            store, changed, rendered, sink = self._unsaved
+            self._unsaved = None
+            store.save(self.state, changed, rendered, sink)
 
     def _config(self) -> SiteConfig:
         config = _config_of(self.config_file, self.options)
@@ -549,6 +570,12 @@ def _dirty(plans: list[PagePlan], state: _State, changed: set[str], fingerprint:
                 or (changed and (ALL_SOURCES in plan.deps or not changed.isdisjoint(plan.deps)))):
             dirty.append(plan)
     return dirty
+
+
+def _kept_in_memory(_file: RenderedFile) -> str:
+    """The digest of an output kept in memory: none. Such outputs are compared by their bytes;
+    only a folder on disk needs digests (hashing a 37 MB search index took 20 ms a rebuild)."""
+    return ""
 
 
 def _carried_derived(previous: dict[tuple[str, PageKey], Any], plans: list[PagePlan],

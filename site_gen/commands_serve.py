@@ -103,7 +103,7 @@ class _Session:
         self.server: PreviewServer | None = None
         self.watcher: Watcher | None = None
         self.changes: queue.Queue[Stamped] = queue.Queue()
-        self.build: BuildFn = site_builder(args.config, args.drafts)
+        self.build = SiteBuilder(args.config, args.drafts)
 
     def start(self) -> None:
         """Bind, build once, start watching, catch up on edits made meanwhile, then serve."""
@@ -125,7 +125,7 @@ class _Session:
         while True:
             with self.interrupts.waiting():
                 batch = next_batch(self.changes, debouncer, time.monotonic, self.interrupts.stop,
-                                   idle=collect_build_garbage)
+                                   idle=self.build.idle)
             self._publish(batch, catch_up=False)
             if any(change.kind is ChangeKind.CONFIG for change in batch):
                 _retarget(self.watcher, self.args.config)
@@ -263,37 +263,42 @@ def watch_targets(config_file: Path, config: SiteConfig) -> WatchTargets:
                            excluded=[config.output_path])
 
 
-def site_builder(config_file: Path, drafts: bool) -> BuildFn:
-    """The build callable the server knows: an incremental in-memory build.
+class SiteBuilder:
+    """The build callable the server knows (an incremental in-memory build), and its idle housekeeping.
 
     Its diagnostics are printed here, each set once: the same errors or warnings
     again (a save that did not fix them) are not repeated; the overlay shows them.
     """
-    builder = Builder(config_file, BuildOptions(drafts=drafts), sink=MemorySink())
-    shown: dict[str, list[Diagnostic]] = {"errors": [], "warnings": []}
 
-    def show(kind: str, diagnostics: list[Diagnostic]) -> None:
-        if diagnostics != shown[kind]:
-            print_diagnostics(diagnostics)
-            shown[kind] = diagnostics
+    def __init__(self, config_file: Path, drafts: bool):
+        self.builder = Builder(config_file, BuildOptions(drafts=drafts, save_cache_later=True), sink=MemorySink())
+        self.shown: dict[str, list[Diagnostic]] = {"errors": [], "warnings": []}
 
-    def build() -> BuildOutcome:
+    def __call__(self) -> BuildOutcome:
         started = time.perf_counter()
         try:
-            result = builder.build()
+            result = self.builder.build()
         except DiagnosticError as exc:
-            show("errors", exc.diagnostics)
+            self._show("errors", exc.diagnostics)
             errors = tuple(d.format() for d in sorted_diagnostics(exc.diagnostics))
             return BuildOutcome(None, errors, time.perf_counter() - started)
         except Exception as exc:  # noqa: BLE001 (a bug in site-gen must not stop the preview: show it, keep the last good pages)
             traceback.print_exc()
             message = f"internal error: {type(exc).__name__}: {exc} (the terminal shows the traceback)"
             return BuildOutcome(None, (message,), time.perf_counter() - started)
-        shown["errors"] = []
-        show("warnings", result.warnings)
+        self.shown["errors"] = []
+        self._show("warnings", result.warnings)
         return BuildOutcome({f.path: f.data for f in result.files}, (), result.seconds)
 
-    return build
+    def idle(self) -> None:
+        """Work that would delay a rebuild, done while nothing changes: write the cache, free old builds."""
+        self.builder.save_cache()
+        collect_build_garbage()
+
+    def _show(self, kind: str, diagnostics: list[Diagnostic]) -> None:
+        if diagnostics != self.shown[kind]:
+            print_diagnostics(diagnostics)
+            self.shown[kind] = diagnostics
 
 
 def _build_and_publish(site: LiveSite, build: BuildFn, batch: tuple[Change, ...], config_file: Path,

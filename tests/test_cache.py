@@ -201,3 +201,26 @@ def test_a_kept_builder_does_not_grow_when_its_garbage_is_collected_between_rebu
     baseline = max(rebuild(i) for i in range(3))
     after = [rebuild(i) for i in range(3, 15)]
     assert max(after) - baseline <= 200, f"objects kept grew from {baseline} to {after}"  # a leak grows by ~500 a build
+
+
+def test_serve_leaves_the_cache_to_idle_time(site: Path) -> None:
+    """`serve` builds with save_cache_later: the cache is written when idle, not between a save and
+    the reload, and then holds the edits of every build since the last write."""
+    from site_gen.output import MemorySink  # pylint: disable=import-outside-toplevel
+
+    article = sorted((site / "content" / "articles").glob("*.md"))[0]
+    cache = site / CACHE_DIR
+    kept = Builder(site / "site.yaml", BuildOptions(jobs=1, save_cache_later=True), MemorySink())
+    kept.build()
+    assert not any(cache.glob("*.pickle"))  # nothing written yet
+    kept.save_cache()
+    written = {p.name: p.read_bytes() for p in cache.glob("*.pickle")}
+    assert written
+
+    article.write_text(article.read_text(encoding="utf-8") + "\nA line added while serving.\n", encoding="utf-8")
+    kept.build()
+    assert {p.name: p.read_bytes() for p in cache.glob("*.pickle")} == written  # still as before the edit
+    kept.save_cache()
+    changed = {name for name, data in written.items() if (cache / name).read_bytes() != data}
+    assert changed and all(name.startswith("pages-") for name in changed)  # the edited page's bucket, no more
+    assert fresh_build(site).report.written > 0  # a new process builds from that cache without complaint
