@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 _ENTRIES: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
+_PLAIN = (int, str, bytes, frozenset, type(None))
+"""Validity items of these types are compared by equality; any other object by identity."""
 _LIMIT = 200_000
 """Entries kept at most; past it the memo starts afresh (pages deleted or renamed leave entries)."""
 
@@ -32,8 +34,12 @@ def remember(name: str, page: Hashable, validity: tuple[Any, ...], compute: Call
     """
     key = (name, str(page))
     known = _ENTRIES.get(key)
-    if known is not None and len(known[0]) == len(validity) and all(map(_same, known[0], validity)):
-        return known[1]
+    if known is not None and len(known[0]) == len(validity):
+        for old, new in zip(known[0], validity):  # a loop, not a helper per item: this runs for every page of every rebuild
+            if old is not new and not (type(old) is type(new) and isinstance(new, _PLAIN) and old == new):
+                break
+        else:
+            return known[1]
     if len(_ENTRIES) >= _LIMIT:
         _ENTRIES.clear()
     value = compute()
@@ -56,8 +62,3 @@ def isolated() -> Iterator[None]:
         _ENTRIES = kept
 
 
-_PLAIN = (int, str, bytes, frozenset, type(None))
-
-
-def _same(old: object, new: object) -> bool:
-    return old is new or (type(old) is type(new) and isinstance(new, _PLAIN) and old == new)
