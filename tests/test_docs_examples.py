@@ -19,3 +19,13 @@ def test_authoring_guide_example_builds(tmp_site) -> None:
     assert "Khamenei called" in article.select_one("#ann-nato").parent.get_text()
     topic = parse_html(root / "output" / "topics" / "nato.html")
     assert topic.select_one('.backlinks a[href="../articles/tehran-meeting.html#ann-nato"]')
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    """The README promises one command that passes the tests; CI must run that very line."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"<!-- test-command[^>]*-->\s*```sh\n(.+)\n```", readme)
+    assert shown, "README.md lost its marked test command"
+    ci_lines = (PROJECT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci_lines[-1] == shown.group(1)
+    assert "python3 -m pytest" in shown.group(1)
