@@ -36,6 +36,7 @@ from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLo
 from site_gen.library import LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library, summarize
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, read_page_bytes
 from site_gen.markdown import make_parser
+from site_gen.memo import PageMemo
 from site_gen.annotations import annotations_plugin
 from site_gen.model import Document
 from site_gen.output import DiskSink, KeptFile, MemorySink, WriteReport, file_digest, recover_interrupted_swap
@@ -231,6 +232,7 @@ class Builder:
         self.progress = progress
         self.state: _State | None = None
         self.link_memo: LinkMemo = {}
+        self.page_memo = PageMemo()
         self._unsaved: tuple[_Store, set[str], set[str], DiskSink | MemorySink] | None = None
         """With `save_cache_later`: what the builds since the last `save_cache` changed."""
 
@@ -359,7 +361,8 @@ class Builder:
     def _resolve(self, config: SiteConfig, pages: dict[str, PageRecord]) -> ResolvedSite:
         library = assemble_library([record.document for record in pages.values()], [])
         parses: dict[str, tuple[Document, ParsedBody]] = {p: (r.document, r.body) for p, r in pages.items()}
-        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=parses, link_memo=self.link_memo)
+        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=parses, link_memo=self.link_memo,
+                               page_memo=self.page_memo)
         if self.options.strict and site.warnings:
             raise DiagnosticError([replace(w, severity=Severity.ERROR) for w in site.warnings])
         return site

@@ -10,14 +10,13 @@ tag lists, and which pages each page links to (its dependencies).
 from __future__ import annotations
 
 import difflib
-import functools
 import pickle
 import posixpath
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable, TypeVar
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -30,7 +29,7 @@ from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error, warning
 from site_gen.frontmatter import slugify
 from site_gen.markdown import make_parser, split_target, walk
-from site_gen.memo import remember
+from site_gen.memo import PageMemo
 from site_gen.model import Annotation, Article, Document, Library, Topic
 from site_gen.schema import printable
 from site_gen.urls import article_path, tag_slug, topic_path
@@ -222,6 +221,8 @@ class ResolvedSite:
     universe: int = 0
     """A hash of every page's key, path and title, the aliases and the drafts (see `LinkedDocument`):
     while it and a page's document and parse are the same, so is all that page shows of others."""
+    memo: PageMemo = field(default_factory=PageMemo, repr=False, compare=False)
+    """Values about single pages kept between builds (see `page_validity`); the Builder's own."""
 
     derived_values: dict[tuple[str, PageKey], Any] = field(default_factory=dict, repr=False, compare=False)
     """Memo of `derived`: (computation name, page key) -> value."""
@@ -281,7 +282,7 @@ def derived_name(compute: Callable[..., Any]) -> str:
 
 
 def page_validity(site: ResolvedSite, key: PageKey) -> tuple[object, ...]:
-    """What a value about one page is made of, for `memo.remember`: the universe, its document, parse and links.
+    """What a value about one page is made of, for `PageMemo.remember`: the universe, its document, parse and links.
 
     A page's parse is resolved against the universe (link labels show titles), so these
     decide everything the page shows of itself and of others.
@@ -295,15 +296,17 @@ def page_path(key: PageKey) -> str:
 
 
 def resolve_library(config: SiteConfig, library: Library, include_drafts: bool = False,
-                    cache: ParseCache | None = None, link_memo: LinkMemo | None = None) -> ResolvedSite:
+                    cache: ParseCache | None = None, link_memo: LinkMemo | None = None,
+                    page_memo: PageMemo | None = None) -> ResolvedSite:
     """Anchor, link and cross-reference everything; raise DiagnosticError listing all errors.
 
-    `cache` and `link_memo` (kept by the caller between builds) save re-parsing and
-    re-linking unchanged files.
+    `cache`, `link_memo` and `page_memo` (kept by the caller between builds) save re-parsing,
+    re-linking and re-deriving what unchanged files contribute.
     """
     articles = tuple(a for a in library.articles if include_drafts or not a.draft)
     resolver = _Resolver(config, articles, library.topics, {a.slug for a in library.articles if a.draft and not include_drafts})
-    site = resolver.run(cache if cache is not None else {}, link_memo if link_memo is not None else {})
+    site = resolver.run(cache if cache is not None else {}, link_memo if link_memo is not None else {},
+                        page_memo or PageMemo())
     if resolver.errors:
         raise DiagnosticError(resolver.errors + resolver.warnings)
     return site
@@ -334,19 +337,19 @@ class _Resolver:
         self.universe = hash((tuple((key, doc.path, doc.title) for key, doc in self.docs.items()),
                               tuple(sorted(self.by_alias.items())), tuple(sorted(drafts))))
 
-    def run(self, cache: ParseCache, link_memo: LinkMemo) -> ResolvedSite:
+    def run(self, cache: ParseCache, link_memo: LinkMemo, page_memo: PageMemo) -> ResolvedSite:
         bodies = {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
         for key, doc in self.docs.items():
             self._link_memoized(key, doc, bodies[key], link_memo)
         notes = NoteTokens(bodies)
         self._check_fragments(bodies)
-        citations = self._citations(bodies)
+        citations = self._citations(bodies, page_memo)
         tags, tag_names = self._tags()
         self._warn_unused_topics(citations)
         self._warn_empty_summaries()
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
                             {k: frozenset(v) for k, v in self.links.items()}, self.assets, self.warnings,
-                            self.images, self.universe)
+                            self.images, self.universe, page_memo)
 
     # -- bodies and notes ------------------------------------------------------------------
 
@@ -497,11 +500,11 @@ class _Resolver:
 
     # -- what pages show of one another ----------------------------------------------------
 
-    def _citations(self, bodies: dict[PageKey, ParsedBody]) -> dict[str, tuple[Citation, ...]]:
+    def _citations(self, bodies: dict[PageKey, ParsedBody], memo: PageMemo) -> dict[str, tuple[Citation, ...]]:
         found: dict[str, list[Citation]] = defaultdict(list)
         for article in self.articles:
             body = bodies[("article", article.slug)]
-            for topic, citation in remember("citations", article.path, (article, body), lambda a=article, b=body: [
+            for topic, citation in memo.remember("citations", article.path, (article, body), lambda a=article, b=body: [
                     (anchor.annotation.topic, Citation(a, anchor)) for anchor in b.anchors if anchor.annotation.topic]):
                 found[topic].append(citation)
         return {slug: tuple(items) for slug, items in found.items()}
@@ -561,7 +564,7 @@ def _link_uses(tokens: list[Token], note: str) -> list[LinkUse]:
     return uses
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 16)
 def _is_internal(url: str) -> bool:
     """Relative URLs and bare fragments are ours to check; anything with a scheme or host is not."""
     parts = urlsplit(url)

@@ -1,64 +1,55 @@
-"""Values about one page, kept between builds of one process while what they are made of is unchanged.
+"""Values about one page, kept between the builds of one Builder while what they are made of is unchanged.
 
 `serve` (and any kept `Builder`) rebuilds the same site again and again, and after
 one edit almost every page is the same object as in the build before: the loader
 keeps the `Document` of an unchanged file and resolve keeps its parse. Outputs that
-show every page (listings, the search index, dependency plans) then need nothing new
-from those pages, yet computing their part again was most of a rebuild of a
-5,000-article site (issue 3, issue 4). `remember` keeps such a part with the inputs it
-was made from (its *validity*) and gives it back while they are the same.
+show every page (listings, citations, dependency plans) then need nothing new from
+those pages, yet computing their part again was most of a rebuild of a 5,000-article
+site (issue 3, issue 4). A `PageMemo` keeps such a part with the inputs it was made
+from (its *validity*) and gives it back while they are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_ENTRIES: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
 _PLAIN = (int, str, bytes, frozenset, type(None))
 """Validity items of these types are compared by equality; any other object by identity."""
-_LIMIT = 200_000
-"""Entries kept at most; past it the memo starts afresh (pages deleted or renamed leave entries)."""
 
 
-def remember(name: str, page: Hashable, validity: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """`compute()`, or its value from an earlier call for the same `name` and `page` with the same validity.
+class PageMemo:
+    """One Builder's kept values, by (name, page). A cache: pickled, it arrives empty."""
 
-    Validity items are compared by identity (documents and parses are kept as the same
-    objects while their file is unchanged; comparing two parses token by token would cost
-    more than the value), plain values (numbers, strings, sets of them) by equality.
-    A value must depend on nothing but its validity items.
-    """
-    key = (name, str(page))
-    known = _ENTRIES.get(key)
-    if known is not None and len(known[0]) == len(validity):
-        for old, new in zip(known[0], validity):  # a loop, not a helper per item: this runs for every page of every rebuild
-            if old is not new and not (type(old) is type(new) and isinstance(new, _PLAIN) and old == new):
-                break
-        else:
-            return known[1]
-    if len(_ENTRIES) >= _LIMIT:
-        _ENTRIES.clear()
-    value = compute()
-    _ENTRIES[key] = (validity, value)
-    return value
+    LIMIT = 200_000
+    """Entries kept at most; past it the memo starts afresh (pages deleted or renamed leave entries)."""
 
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
 
-@contextmanager
-def isolated() -> Iterator[None]:
-    """Run a build with a memo of its own, then bring the kept values back.
+    def remember(self, name: str, page: Hashable, validity: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """`compute()`, or its value from an earlier call for the same `name` and `page` with the same validity.
 
-    Tests compare a kept builder's output with a build from scratch; the build from
-    scratch must not reuse what the kept builder remembered, or both could be equally stale.
-    """
-    global _ENTRIES  # pylint: disable=global-statement
-    kept, _ENTRIES = _ENTRIES, {}
-    try:
-        yield
-    finally:
-        _ENTRIES = kept
+        Validity items are compared by identity (documents and parses are kept as the same
+        objects while their file is unchanged; comparing two parses token by token would cost
+        more than the value), plain values (numbers, strings, sets of them) by equality.
+        A value must depend on nothing but its validity items.
+        """
+        key = (name, str(page))
+        known = self._entries.get(key)
+        if known is not None and len(known[0]) == len(validity):
+            for old, new in zip(known[0], validity):  # a loop, not a helper per item: this runs for every page of every rebuild
+                if old is not new and not (type(old) is type(new) and isinstance(new, _PLAIN) and old == new):
+                    break
+            else:
+                return known[1]
+        if len(self._entries) >= self.LIMIT:
+            self._entries.clear()
+        value = compute()
+        self._entries[key] = (validity, value)
+        return value
 
-
+    def __reduce__(self) -> tuple[type[PageMemo], tuple[()]]:
+        return (PageMemo, ())  # a worker process starts with an empty memo: nothing it holds is shared

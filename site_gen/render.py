@@ -31,7 +31,6 @@ from site_gen.dates import long_date
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
 from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, page_path, page_validity
 from site_gen.markdown import make_parser
-from site_gen.memo import remember
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, map_chunks
 from site_gen.publish import PUBLICATION_KINDS, Publisher, page_search_documents, publication_plans
@@ -97,7 +96,7 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     plans += [PagePlan(topic_path("index"), "topics", "", every),
               PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
-    deps = {a.slug: article_deps(site, a) for a in site.articles}
+    deps = {a.slug: _article_deps(site, a) for a in site.articles}
     plans += [PagePlan(article_path(a.slug), "article", a.slug, deps[a.slug]) for a in site.articles]
     plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
     for slug, articles in site.tags.items():
@@ -150,7 +149,7 @@ def _listing_piece(site: ResolvedSite, article: Article, facts: str | None) -> b
         anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
         shown = repr((article.path, facts, anchors, sorted(site.links_from.get(key, ())))).encode()
         return hashlib.blake2b(shown, digest_size=16).digest()
-    return remember("listing-piece", article.path, page_validity(site, key) + (facts,), compute)
+    return site.memo.remember("listing-piece", article.path, page_validity(site, key) + (facts,), compute)
 
 
 def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor | None = None, *, jobs: int = 1,
@@ -236,7 +235,7 @@ def _linked_paths(site: ResolvedSite, key: PageKey) -> set[str]:
     return {site.document(k).path for k in site.links_from.get(key, ())}
 
 
-def article_deps(site: ResolvedSite, article: Article) -> frozenset[str]:
+def _article_deps(site: ResolvedSite, article: Article) -> frozenset[str]:
     """The sources an article's page shows: itself, the pages it links to, the topics its notes cite."""
     key: PageKey = ("article", article.slug)
 
@@ -244,7 +243,7 @@ def article_deps(site: ResolvedSite, article: Article) -> frozenset[str]:
         topics = {site.document(("topic", a.annotation.topic)).path
                   for a in site.bodies[key].anchors if a.annotation.topic}
         return frozenset({article.path} | _linked_paths(site, key) | topics)
-    return remember("article-deps", article.path, page_validity(site, key), compute)
+    return site.memo.remember("article-deps", article.path, page_validity(site, key), compute)
 
 
 def _topic_deps(site: ResolvedSite, topic: Topic) -> frozenset[str]:
@@ -376,12 +375,13 @@ class _SiteRenderer:
 
         def url(n: int) -> str:
             return relative_url(path, listing_page_path(first, n))
-        near = sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)})
         pages: list[Link | None] = []
-        for n in near:
-            if pages and n - int(pages[-1].title) > 1:  # type: ignore[union-attr]
-                pages.append(None)
+        previous = 0
+        for n in sorted({1, count, *range(max(1, number - 2), min(count, number + 2) + 1)}):
+            if n - previous > 1:
+                pages.append(None)  # the pages between are left out
             pages.append(Link(str(n), url(n)))
+            previous = n
         return summaries, Pager(number, count, url(number - 1) if number > 1 else "",
                                 url(number + 1) if number < count else "", tuple(pages))
 

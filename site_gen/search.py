@@ -50,7 +50,9 @@ def render_search_index(site: ResolvedSite, entries: PageEntries) -> bytes:
     parts = [opening]
     for page in filter(None, pages):
         parts += (page, b",")
-    parts[-1:] = [b"]};\n"] if len(parts) > 1 else [opening, b"]};\n"]  # the last comma closes the list instead
+    if len(parts) > 1:
+        parts.pop()  # no comma after the last page
+    parts.append(b"]};\n")
     return b"".join(parts)  # one copy of a file of tens of megabytes, not three
 
 

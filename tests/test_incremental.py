@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT
-from site_gen import memo
 from site_gen.build import BuildOptions, Builder, BuildResult
 from site_gen.diagnostics import DiagnosticError
 from site_gen.output import MANIFEST, DiskSink, MemorySink
@@ -123,10 +122,9 @@ EDITS: list[Edit] = [change_body, change_text, change_text, change_title, add_ar
 
 
 def clean_build(root: Path) -> dict[str, bytes]:
-    """A build from scratch: no disk cache, and none of the values kept builders remember in this process."""
+    """A build from scratch: a new Builder (nothing kept in memory) and no disk cache."""
     sink = MemorySink()
-    with memo.isolated():
-        Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), sink).build()
+    Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), sink).build()
     return sink.files
 
 
