@@ -41,7 +41,8 @@ from site_gen.annotations import annotations_plugin
 from site_gen.model import Document
 from site_gen.output import DiskSink, KeptFile, MemorySink, WriteReport, file_digest, recover_interrupted_swap
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
-from site_gen.render import ALL_SOURCES, PagePlan, RenderedFile, document_facts, plan_site, render_pages
+from site_gen.plans import ALL_SOURCES, PagePlan
+from site_gen.render import RenderedFile, document_facts, plan_site, render_pages
 
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles

@@ -16,7 +16,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any, Callable, TypeVar
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -501,26 +501,37 @@ class _Resolver:
     # -- what pages show of one another ----------------------------------------------------
 
     def _citations(self, bodies: dict[PageKey, ParsedBody], memo: PageMemo) -> dict[str, tuple[Citation, ...]]:
-        found: dict[str, list[Citation]] = defaultdict(list)
-        for article in self.articles:
-            body = bodies[("article", article.slug)]
-            for topic, citation in memo.remember("citations", article.path, (article, body), lambda a=article, b=body: [
-                    (anchor.annotation.topic, Citation(a, anchor)) for anchor in b.anchors if anchor.annotation.topic]):
-                found[topic].append(citation)
-        return {slug: tuple(items) for slug, items in found.items()}
+        """Topic slug -> the annotations that cite it, in article order.
+
+        Made of each article's part, kept while the article and its parse are the same. A
+        rebuild after an edit of a few articles patches the last build's table for the topics
+        they cite, rather than grouping every citation again (22,000 at 5,000 articles: two
+        whole-site passes, issue 3); the other topics keep their tuple, the same object, so
+        what is kept about a topic (its page's dependencies) stays valid.
+        """
+        parts = tuple(memo.remember("citations", a.path, (a, bodies[("article", a.slug)]),
+                                    partial(_article_citations, a, bodies[("article", a.slug)])) for a in self.articles)
+        slugs = tuple(a.slug for a in self.articles)
+        known = memo.recall("citations-by-topic", "")
+        if known is not None and known[0][0] == slugs:
+            table = _patched_citations(known[1], slugs, known[0][1], parts)
+        else:
+            table = _grouped_citations(parts)
+        memo.keep("citations-by-topic", "", (slugs, parts), table)
+        return table
 
     def _tags(self) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]]:
         tags: dict[str, list[Article]] = defaultdict(list)
         names: dict[str, str] = {}
         for article in self.articles:
             for tag in article.tags:
-                slug = tag_slug(tag)
+                slug = _tag_slug(tag)
                 tags[slug].append(article)
                 names.setdefault(slug, tag)
         return {slug: tuple(items) for slug, items in sorted(tags.items())}, names
 
     def _warn_unused_topics(self, citations: dict[str, tuple[Citation, ...]]) -> None:
-        linked = {target for targets in self.links.values() for target in targets}
+        linked = set().union(*self.links.values())
         for topic in self.topics:
             if topic.slug not in citations and ("topic", topic.slug) not in linked:
                 self.warnings.append(warning(topic.location, f"topic '{topic.slug}' is not cited or linked by any page"))
@@ -531,6 +542,49 @@ class _Resolver:
             if not doc.summary.strip():
                 self.warnings.append(warning(doc.location, f"'{doc.slug}' has no summary",
                                              "add summary: one sentence shown on the index and in link previews"))
+
+
+CitationPart = tuple[tuple[str, Citation], ...]
+"""One article's (topic slug, citation) pairs, in the order of its anchors."""
+PATCH_LIMIT = 64
+"""More changed articles than this and the citation table is grouped afresh rather than patched."""
+
+
+def _article_citations(article: Article, body: ParsedBody) -> CitationPart:
+    return tuple((anchor.annotation.topic, Citation(article, anchor)) for anchor in body.anchors if anchor.annotation.topic)
+
+
+def _grouped_citations(parts: tuple[CitationPart, ...]) -> dict[str, tuple[Citation, ...]]:
+    found: dict[str, list[Citation]] = defaultdict(list)
+    for part in parts:
+        for topic, citation in part:
+            found[topic].append(citation)
+    return {slug: tuple(items) for slug, items in found.items()}
+
+
+def _patched_citations(table: dict[str, tuple[Citation, ...]], slugs: tuple[str, ...],
+                       old_parts: tuple[CitationPart, ...], parts: tuple[CitationPart, ...]) -> dict[str, tuple[Citation, ...]]:
+    """`table`, grouped from `old_parts`, made right for `parts` of the same articles (`slugs`, in order).
+
+    A new dict: the last build's site still holds the old one."""
+    changed = [i for i, (old, new) in enumerate(zip(old_parts, parts)) if old is not new]
+    if not changed:
+        return table
+    if len(changed) > PATCH_LIMIT:
+        return _grouped_citations(parts)
+    gone = {slugs[i] for i in changed}
+    topics = {topic for i in changed for topic, _ in (*old_parts[i], *parts[i])}
+    position = dict(zip(slugs, range(len(slugs))))
+    patched = dict(table)
+    for topic in topics:
+        kept = [c for c in table.get(topic, ()) if c.article.slug not in gone]
+        added = [c for i in changed for cited, c in parts[i] if cited == topic]
+        merged = tuple(sorted(kept + added, key=lambda c: position[c.article.slug]))  # stable: anchor order kept
+        if merged:
+            patched[topic] = merged
+        else:
+            patched.pop(topic, None)
+    return patched
 
 
 def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> ParsedBody:
@@ -562,6 +616,12 @@ def _link_uses(tokens: list[Token], note: str) -> list[LinkUse]:
         if token.type in _LINK_TYPES:
             uses.append(LinkUse(token, line, note))
     return uses
+
+
+@lru_cache(maxsize=1 << 14)
+def _tag_slug(tag: str) -> str:
+    """`tag_slug`, remembered: every build slugs every tag of every article, a few hundred distinct ones."""
+    return tag_slug(tag)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -45,11 +45,20 @@ class PageMemo:
                     break
             else:
                 return known[1]
+        value = compute()
+        self.keep(name, page, validity, value)
+        return value
+
+    def recall(self, name: str, page: Hashable) -> tuple[tuple[Any, ...], Any] | None:
+        """The validity and value last kept for `name` and `page`, whatever they were: for a value
+        that is cheaper to patch than to make again (see `keep`)."""
+        return self._entries.get((name, str(page)))
+
+    def keep(self, name: str, page: Hashable, validity: tuple[Any, ...], value: Any) -> None:
+        """Keep `value`, made from `validity`, for the next `recall` or `remember`."""
         if len(self._entries) >= self.LIMIT:
             self._entries.clear()
-        value = compute()
-        self._entries[key] = (validity, value)
-        return value
+        self._entries[(name, str(page))] = (validity, value)
 
     def __reduce__(self) -> tuple[type[PageMemo], tuple[()]]:
         return (PageMemo, ())  # a worker process starts with an empty memo: nothing it holds is shared

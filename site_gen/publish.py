@@ -7,7 +7,7 @@ those meta URLs need absolute URLs, so they exist only when `base_url` is set
 (otherwise they are skipped, with one warning naming them); everything else
 keeps relative links and works from disk and under any sub-path.
 
-This module plans those outputs (`publication_plans`), renders them
+This module plans those outputs (`publication_plans`, `article_publication_plan`), renders them
 (`Publisher.render`, called from render's dispatch) and builds the per-page
 `PageMeta` that base.html shows. Each kind has its own module: `feeds`,
 `sitemap`, `jsonld`, `search`.
@@ -15,7 +15,7 @@ This module plans those outputs (`publication_plans`), renders them
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from site_gen.config import SiteConfig
@@ -25,6 +25,7 @@ from site_gen.feeds import FEED_PATH, FeedWriter, lead_image_path, tag_feed_path
 from site_gen.jsonld import annotations_path, plain_text, render_annotations
 from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article
+from site_gen.plans import ALL_SOURCES, PagePlan
 from site_gen.search import SEARCH_INDEX_PATH, page_entries, render_search_index
 from site_gen.sitemap import ROBOTS_PATH, SITEMAP_PATH, render_robots, render_sitemap
 from site_gen.urls import ARTICLE_DIR, TAG_DIR, TOPIC_DIR, absolute_url, relative_url
@@ -34,16 +35,6 @@ JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
 """Media type of a Web Annotation document, as the W3C Web Annotation Protocol names it."""
 BodyHtml = Callable[[str], str]
 """Article slug -> its Markdown body as the page renders it, with the notes left out."""
-
-
-@dataclass(frozen=True)
-class PublicationPlan:
-    """One publishing output: where, what kind, for which key, and the sources it shows."""
-
-    path: str
-    kind: str
-    key: str
-    deps: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -79,24 +70,22 @@ def absolute_outputs_enabled(config: SiteConfig) -> bool:
     return bool(config.base_url)
 
 
-def publication_plans(site: ResolvedSite, all_sources: str,
-                      article_deps: Mapping[str, frozenset[str]]) -> list[PublicationPlan]:
-    """Every publishing output of the site, in a stable order.
-
-    `all_sources` is render's dependency marker for "shows something of every page";
-    `article_deps` (by slug) the sources an article's page shows, which its annotations
-    file shows too (link labels show the titles of linked pages).
-    """
-    everything = frozenset({all_sources})
-    plans = [PublicationPlan(SEARCH_INDEX_PATH, "search-index", "", everything)]
-    plans += [PublicationPlan(annotations_path(article.slug), "annotations", article.slug, article_deps[article.slug])
-              for article in site.articles]
+def publication_plans(site: ResolvedSite) -> list[PagePlan]:
+    """Every publishing output that shows the whole site, in a stable order (see `article_publication_plan`)."""
+    everything = frozenset({ALL_SOURCES})
+    plans = [PagePlan(SEARCH_INDEX_PATH, "search-index", "", everything)]
     if absolute_outputs_enabled(site.config):
-        plans.append(PublicationPlan(FEED_PATH, "feed", "", everything))
-        plans += [PublicationPlan(tag_feed_path(slug), "tag-feed", slug, everything) for slug in site.tags]
-        plans.append(PublicationPlan(SITEMAP_PATH, "sitemap", "", everything))
-        plans.append(PublicationPlan(ROBOTS_PATH, "robots", "", frozenset()))
+        plans.append(PagePlan(FEED_PATH, "feed", "", everything))
+        plans += [PagePlan(tag_feed_path(slug), "tag-feed", slug, everything) for slug in site.tags]
+        plans.append(PagePlan(SITEMAP_PATH, "sitemap", "", everything))
+        plans.append(PagePlan(ROBOTS_PATH, "robots", "", frozenset()))
     return plans
+
+
+def article_publication_plan(article: Article, deps: frozenset[str]) -> PagePlan:
+    """The publishing output of one article, its annotations file: it shows what the article's page
+    shows (`deps`: link labels show the titles of linked pages)."""
+    return PagePlan(annotations_path(article.slug), "annotations", article.slug, deps)
 
 
 def skipped_outputs_warning(config: SiteConfig, tag_count: int) -> list[Diagnostic]:

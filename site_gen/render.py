@@ -15,6 +15,7 @@ import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 from functools import partial
 from pathlib import Path
 
@@ -33,14 +34,13 @@ from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, p
 from site_gen.markdown import make_parser
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, map_chunks
-from site_gen.publish import PUBLICATION_KINDS, Publisher, page_search_documents, publication_plans
+from site_gen.plans import ALL_SOURCES, PagePlan
+from site_gen.publish import PUBLICATION_KINDS, Publisher, article_publication_plan, page_search_documents, publication_plans
 from site_gen.schema import printable
 from site_gen.urls import absolute_url, article_path, listing_page_path, relative_url, tag_path, topic_path
 from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, Pager, SiteView, TagView,
                             TopicPreview, TopicView)
 
-ALL_SOURCES = "*"
-"""Dependency marker: the page shows something of every article or topic (index, topic index)."""
 _NOTE_BLOCK_CLASSES = {"paragraph": "note-p", "bullet_list": "note-list", "ordered_list": "note-list",
                        "list_item": "note-li", "blockquote": "note-quote", "heading": "note-p",
                        "table": "note-p"}
@@ -52,20 +52,6 @@ class RenderedFile:
 
     path: str
     data: bytes
-    deps: frozenset[str]
-
-
-@dataclass(frozen=True)
-class PagePlan:
-    """One output to make: what kind of page, for which slug, and the source files it shows.
-
-    Planning is cheap (no rendering), so an incremental build can compare the
-    plans and dependencies of two builds and render only the pages that differ.
-    """
-
-    path: str
-    kind: str
-    key: str
     deps: frozenset[str]
 
 
@@ -82,10 +68,11 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     digest of the listed pages' front matter, annotations and links, so editing an article's text
     does not render the listings again (issue 4). Without it they depend on every source.
     """
-    pieces: dict[str, bytes] = {}  # one article's part of a listing digest, shared by all its listings
+    per_article = {a.slug: _article_plans(site, a, facts) for a in site.articles}
+    topics = _topics_piece(site, facts) if facts is not None else b""
 
     def listing(articles: tuple[Article, ...]) -> frozenset[str]:
-        return frozenset({_listing_digest(site, facts, articles, pieces)} if facts is not None else {ALL_SOURCES})
+        return frozenset({_listing_digest(articles, per_article, topics)} if facts is not None else {ALL_SOURCES})
     plans = [PagePlan(path, "static", str(file), frozenset()) for path, file in static_sources(site).items()]
     plans += [PagePlan(a.output_path, "asset", str(a.source), frozenset({display_path(a.source, site.config.root)}))
               for a in site.assets.values()]
@@ -96,15 +83,62 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     plans += [PagePlan(topic_path("index"), "topics", "", every),
               PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
-    deps = {a.slug: _article_deps(site, a) for a in site.articles}
-    plans += [PagePlan(article_path(a.slug), "article", a.slug, deps[a.slug]) for a in site.articles]
-    plans += [PagePlan(topic_path(t.slug), "topic", t.slug, _topic_deps(site, t)) for t in site.topics]
+    plans += [p.page for p in per_article.values()]
+    plans += [_topic_plan(site, t) for t in site.topics]
     for slug, articles in site.tags.items():
         shown = listing(articles)
         plans += [PagePlan(listing_page_path(tag_path(slug), n), "tag", _page_key(slug, n), shown)
                   for n in _page_numbers(len(articles), per_page)]
-    plans += [PagePlan(p.path, p.kind, p.key, p.deps) for p in publication_plans(site, ALL_SOURCES, deps)]
+    plans += publication_plans(site)
+    plans += [p.annotations for p in per_article.values()]
     return plans
+
+
+class _ArticlePlans(NamedTuple):
+    """What planning makes of one article, kept between builds while the article is the same."""
+
+    listing_piece: bytes
+    """A digest of what a listing shows of the article (b"" when listings depend on every source)."""
+    page: PagePlan
+    annotations: PagePlan
+
+
+def _article_plans(site: ResolvedSite, article: Article, facts: Mapping[str, str] | None) -> _ArticlePlans:
+    """The article's page and annotations file plans, and its part of the listing digests.
+
+    Its page shows itself, the pages it links to and the topics its notes cite; made once per
+    article, not again for every listing and output that needs it (issue 3: the passes over every
+    page were most of a rebuild at 5,000 articles)."""
+    key: PageKey = ("article", article.slug)
+    fact = facts.get(article.path) if facts is not None else None
+
+    def compute() -> _ArticlePlans:
+        body = site.bodies[key]
+        links = site.links_from.get(key, frozenset())
+        topics = {site.document(("topic", a.annotation.topic)).path for a in body.anchors if a.annotation.topic}
+        deps = frozenset({article.path} | {site.document(k).path for k in links} | topics)
+        piece = b""
+        if facts is not None:
+            anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in body.anchors]
+            piece = hashlib.blake2b(repr((article.path, fact, anchors, sorted(links))).encode(), digest_size=16).digest()
+        return _ArticlePlans(piece, PagePlan(article_path(article.slug), "article", article.slug, deps),
+                             article_publication_plan(article, deps))
+    return site.memo.remember("article-plans", article.path, page_validity(site, key) + (fact, facts is None), compute)
+
+
+def _topic_plan(site: ResolvedSite, topic: Topic) -> PagePlan:
+    """A topic's page: it shows itself, the pages it links to, and of each citing annotation what
+    its backlink shows (a "citing:" digest), so that editing a citing article's text leaves it be."""
+    key: PageKey = ("topic", topic.slug)
+    citations = site.citations.get(topic.slug, ())
+
+    def compute() -> PagePlan:
+        shown = [(c.article.slug, c.article.title, c.anchor.exact, c.anchor.annotation.id, c.anchor.number)
+                 for c in citations]
+        citing = "citing:" + hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
+        linked = {site.document(k).path for k in site.links_from.get(key, ())}
+        return PagePlan(topic_path(topic.slug), "topic", topic.slug, frozenset({topic.path, citing} | linked))
+    return site.memo.remember("topic-plan", topic.path, page_validity(site, key) + (citations,), compute)
 
 
 def _page_numbers(articles: int, per_page: int) -> range:
@@ -128,28 +162,16 @@ def document_facts(document: Document) -> str:
     return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
 
 
-def _listing_digest(site: ResolvedSite, facts: Mapping[str, str], articles: tuple[Article, ...],
-                    pieces: dict[str, bytes]) -> str:
-    """The dependency of a listing of `articles`: their facts, annotations and links, and every topic's."""
-    for article in articles:
-        if article.slug not in pieces:
-            pieces[article.slug] = _listing_piece(site, article, facts.get(article.path))
-    if "" not in pieces:
-        topics = [(t.path, facts.get(t.path), sorted(site.links_from.get(("topic", t.slug), ()))) for t in site.topics]
-        pieces[""] = hashlib.blake2b(repr(topics).encode(), digest_size=16).digest()
-    joined = b"".join([pieces[article.slug] for article in articles] + [pieces[""]])  # hashed at once: one call, not one per page
+def _listing_digest(articles: tuple[Article, ...], per_article: Mapping[str, _ArticlePlans], topics: bytes) -> str:
+    """The dependency of a listing of `articles`: their listing pieces and `topics` (see `_topics_piece`)."""
+    joined = b"".join([per_article[article.slug].listing_piece for article in articles] + [topics])  # hashed at once
     return "listing:" + hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
-def _listing_piece(site: ResolvedSite, article: Article, facts: str | None) -> bytes:
-    """One article's part of a listing digest: a digest of what a listing may show of it."""
-    key: PageKey = ("article", article.slug)
-
-    def compute() -> bytes:
-        anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in site.bodies[key].anchors]
-        shown = repr((article.path, facts, anchors, sorted(site.links_from.get(key, ())))).encode()
-        return hashlib.blake2b(shown, digest_size=16).digest()
-    return site.memo.remember("listing-piece", article.path, page_validity(site, key) + (facts,), compute)
+def _topics_piece(site: ResolvedSite, facts: Mapping[str, str]) -> bytes:
+    """What a listing may show of the topics: their facts and links (the topic index lists them all)."""
+    topics = [(t.path, facts.get(t.path), sorted(site.links_from.get(("topic", t.slug), ()))) for t in site.topics]
+    return hashlib.blake2b(repr(topics).encode(), digest_size=16).digest()
 
 
 def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor | None = None, *, jobs: int = 1,
@@ -229,27 +251,6 @@ def static_sources(site: ResolvedSite) -> dict[str, Path]:
             if file.is_file() and not file.name.startswith("."):
                 chosen["static/" + file.relative_to(static).as_posix()] = file
     return dict(sorted(chosen.items()))
-
-
-def _linked_paths(site: ResolvedSite, key: PageKey) -> set[str]:
-    return {site.document(k).path for k in site.links_from.get(key, ())}
-
-
-def _article_deps(site: ResolvedSite, article: Article) -> frozenset[str]:
-    """The sources an article's page shows: itself, the pages it links to, the topics its notes cite."""
-    key: PageKey = ("article", article.slug)
-
-    def compute() -> frozenset[str]:
-        topics = {site.document(("topic", a.annotation.topic)).path
-                  for a in site.bodies[key].anchors if a.annotation.topic}
-        return frozenset({article.path} | _linked_paths(site, key) | topics)
-    return site.memo.remember("article-deps", article.path, page_validity(site, key), compute)
-
-
-def _topic_deps(site: ResolvedSite, topic: Topic) -> frozenset[str]:
-    key: PageKey = ("topic", topic.slug)
-    citing = {c.article.path for c in site.citations.get(topic.slug, ())}
-    return frozenset({topic.path} | _linked_paths(site, key) | citing)
 
 
 def template_environment(site: ResolvedSite) -> jinja2.Environment:

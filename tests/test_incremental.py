@@ -64,6 +64,19 @@ def change_title(root: Path, rng: random.Random) -> str:
     return f"title of {article.name}"
 
 
+def change_annotation_topic(root: Path, rng: random.Random) -> str:
+    """Point one annotation at another topic: both topics' backlinks change."""
+    article = rng.choice(_articles(root))
+    text = article.read_text(encoding="utf-8")
+    cited = re.findall(r"^    topic: (.+)$", text, re.M)
+    if not cited:
+        return f"nothing in {article.name}"
+    old = rng.choice(cited)
+    new = rng.choice([t.stem for t in _topics(root) if t.stem != old])
+    _replace(article, f"    topic: {old}\n", f"    topic: {new}\n")
+    return f"annotation topic of {article.name}: {old} -> {new}"
+
+
 def add_article(root: Path, rng: random.Random) -> str:
     source = rng.choice(_articles(root))
     text = re.sub(r"\[\[article-\d+\]\]", "the archive", source.read_text(encoding="utf-8"))  # nobody's target
@@ -117,7 +130,7 @@ def change_template(root: Path, rng: random.Random) -> str:
     return f"template {template}"
 
 
-EDITS: list[Edit] = [change_body, change_text, change_text, change_title, add_article, delete_article, change_topic,
+EDITS: list[Edit] = [change_body, change_text, change_text, change_title, change_annotation_topic, add_article, delete_article, change_topic,
                      add_or_delete_topic, rename_tag, change_template]
 
 
@@ -157,8 +170,9 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
         assert disk_files(site / "output") == expected, f"step {step}: cached build is stale after {what}"
         if what.startswith(("body of", "text of")):
             _assert_rendered_only_what_shows_it(site, what.split()[-1], in_memory, command)
-        if what.startswith("text of"):  # the listings show no body text: they stay as they are
+        if what.startswith("text of"):  # listings and topic backlinks show no body text: they stay as they are
             assert not {"index.html", "topics/index.html", "tags/index.html"} & in_memory.rendered
+            assert not {p for p in in_memory.rendered if p.startswith("topics/")}
 
 
 def _assert_rendered_only_what_shows_it(site: Path, name: str, in_memory: BuildResult, command: BuildResult) -> None:
