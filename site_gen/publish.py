@@ -15,7 +15,7 @@ This module plans those outputs (`publication_plans`, `article_publication_plan`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from site_gen.config import SiteConfig
@@ -26,11 +26,15 @@ from site_gen.jsonld import annotations_path, plain_text, render_annotations
 from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article
 from site_gen.plans import ALL_SOURCES, PagePlan
-from site_gen.search import SEARCH_INDEX_PATH, page_entries, render_search_index
+from site_gen.search import (SEARCH_INDEX_PATH, page_entries, part_count, part_of, part_path, render_search_index,
+                             render_search_part)
 from site_gen.sitemap import ROBOTS_PATH, SITEMAP_PATH, render_robots, render_sitemap
 from site_gen.urls import ARTICLE_DIR, TAG_DIR, TOPIC_DIR, absolute_url, relative_url
 
-PUBLICATION_KINDS = frozenset({"feed", "tag-feed", "sitemap", "robots", "search-index", "annotations"})
+PUBLICATION_KINDS = frozenset({"feed", "tag-feed", "sitemap", "robots", "search-index", "search-part", "annotations"})
+AFTER_PAGES = frozenset({"search-part"})
+"""Kinds of output made of other pages' `ResolvedSite.derived` values without showing every page:
+rendered after the pages, like the outputs that show every page (see render.render_pages)."""
 JSONLD_TYPE = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
 """Media type of a Web Annotation document, as the W3C Web Annotation Protocol names it."""
 BodyHtml = Callable[[str], str]
@@ -70,16 +74,43 @@ def absolute_outputs_enabled(config: SiteConfig) -> bool:
     return bool(config.base_url)
 
 
-def publication_plans(site: ResolvedSite) -> list[PagePlan]:
-    """Every publishing output that shows the whole site, in a stable order (see `article_publication_plan`)."""
+def publication_plans(site: ResolvedSite, page_deps: Mapping[PageKey, frozenset[str]]) -> list[PagePlan]:
+    """The publishing outputs about more than one page, in a stable order (see `article_publication_plan`).
+
+    `page_deps`: the sources each article and topic page shows; a search-index part shows
+    what its pages show.
+    """
     everything = frozenset({ALL_SOURCES})
-    plans = [PagePlan(SEARCH_INDEX_PATH, "search-index", "", everything)]
+    pages = search_pages(site)
+    parts = part_count(len(pages))
+    plans = [PagePlan(SEARCH_INDEX_PATH, "search-index", str(parts), frozenset({f"search-parts:{parts}"}))]
+    plans += [_search_part_plan(site, number, parts, keys, page_deps)
+              for number, keys in enumerate(_part_members(pages, parts))]
     if absolute_outputs_enabled(site.config):
         plans.append(PagePlan(FEED_PATH, "feed", "", everything))
         plans += [PagePlan(tag_feed_path(slug), "tag-feed", slug, everything) for slug in site.tags]
         plans.append(PagePlan(SITEMAP_PATH, "sitemap", "", everything))
         plans.append(PagePlan(ROBOTS_PATH, "robots", "", frozenset()))
     return plans
+
+
+def search_pages(site: ResolvedSite) -> list[PageKey]:
+    """The pages in the search index, in index order: articles (drafts too, in a --drafts preview), then topics."""
+    return [("article", a.slug) for a in site.articles] + [("topic", t.slug) for t in site.topics]
+
+
+def _part_members(pages: list[PageKey], parts: int) -> list[list[PageKey]]:
+    members: list[list[PageKey]] = [[] for _ in range(parts)]
+    for key in pages:
+        members[part_of(key, parts)].append(key)
+    return members
+
+
+def _search_part_plan(site: ResolvedSite, number: int, parts: int, keys: list[PageKey],
+                      page_deps: Mapping[PageKey, frozenset[str]]) -> PagePlan:
+    shown = tuple(page_deps[key] for key in keys)
+    deps = site.memo.remember("search-part", f"{number}/{parts}", shown, lambda: frozenset().union(*shown))
+    return PagePlan(part_path(number), "search-part", f"{number}/{parts}", deps)
 
 
 def article_publication_plan(article: Article, deps: frozenset[str]) -> PagePlan:
@@ -117,11 +148,19 @@ class Publisher:
         self.site = site
         self.body_html = body_html
         self.feeds = FeedWriter(site)
+        self.parts: dict[int, list[list[PageKey]]] = {}
+        """Part count -> the pages of each part (made once per renderer: a cold build renders every part)."""
 
     def render(self, kind: str, key: str) -> bytes:
         """The bytes of one planned publishing output."""
         if kind == "search-index":
-            return render_search_index(self.site, lambda key: self.site.derived(key, page_search_documents))
+            return render_search_index(self.site, int(key))
+        if kind == "search-part":
+            number, parts = map(int, key.split("/"))
+            if parts not in self.parts:
+                self.parts[parts] = _part_members(search_pages(self.site), parts)
+            return render_search_part(number, self.parts[parts][number],
+                                      lambda page: self.site.derived(page, page_search_documents))
         if kind == "annotations":
             return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]
                                       self.body_html(key))

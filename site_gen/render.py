@@ -35,7 +35,7 @@ from site_gen.markdown import make_parser
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan
-from site_gen.publish import PUBLICATION_KINDS, Publisher, article_publication_plan, page_search_documents, publication_plans
+from site_gen.publish import AFTER_PAGES, PUBLICATION_KINDS, Publisher, article_publication_plan, page_search_documents, publication_plans
 from site_gen.schema import printable
 from site_gen.urls import absolute_url, article_path, listing_page_path, relative_url, tag_path, topic_path
 from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, Pager, SiteView, TagView,
@@ -84,12 +84,15 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
               PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
     plans += [p.page for p in per_article.values()]
-    plans += [_topic_plan(site, t) for t in site.topics]
+    topic_plans = [_topic_plan(site, t) for t in site.topics]
+    plans += topic_plans
     for slug, articles in site.tags.items():
         shown = listing(articles)
         plans += [PagePlan(listing_page_path(tag_path(slug), n), "tag", _page_key(slug, n), shown)
                   for n in _page_numbers(len(articles), per_page)]
-    plans += publication_plans(site)
+    page_deps: dict[PageKey, frozenset[str]] = {("article", slug): p.page.deps for slug, p in per_article.items()}
+    page_deps.update({("topic", p.key): p.deps for p in topic_plans})
+    plans += publication_plans(site, page_deps)
     plans += [p.annotations for p in per_article.values()]
     return plans
 
@@ -183,10 +186,11 @@ def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor |
     plans are rendered there in chunks, each task receiving the site; with `jobs` > 1 and no
     executor, forked workers that inherit the site render them. Output is the same either way.
     Pages of one document come first, with the `DERIVED_PER_PAGE` values of their documents;
-    then the outputs that show every page (index, search index, feeds), which use those values.
+    then the outputs that show every page (index, feeds) or use those values (search-index parts).
     """
-    own = sorted((p for p in plans if ALL_SOURCES not in p.deps), key=lambda p: p.key)
-    everything = [p for p in plans if ALL_SOURCES in p.deps]
+    late = [ALL_SOURCES in p.deps or p.kind in AFTER_PAGES for p in plans]
+    own = sorted((p for p, after in zip(plans, late) if not after), key=lambda p: p.key)
+    everything = [p for p, after in zip(plans, late) if after]
     done: dict[str, RenderedFile] = {}
     workers = jobs if executor is None else max(jobs, 2)
     for wave, most in ((own, RENDER_CHUNK), (everything, 1)):

@@ -8,12 +8,20 @@ at run time — `file://` pages may load scripts but may not `fetch()` files
 
 Documents are articles, topics and every annotation note, each with the text a
 reader sees; URLs are relative to the site root (the page adds its own way up).
+
+The documents are split into parts (`search-index/N.js`), each page's in the part its key
+hashes to, and `search-index.js` names the parts. An edit of one article then rewrites one
+part of about a megabyte, not one file of tens of megabytes: joining a 37 MB index again
+was a tenth of a rebuild of a 5,000-article site in `serve` (issue 3), and a sync uploads
+one part. Small sites have one part; the count doubles as pages pass each `PAGES_PER_PART`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 
 from site_gen.library import PageKey, ResolvedSite
 from site_gen.model import Article, Topic
@@ -21,7 +29,11 @@ from site_gen.urls import article_path, topic_path
 
 SEARCH_INDEX_PATH = "search-index.js"
 GLOBAL_NAME = "siteGenSearchIndex"
-"""The global the index file assigns (search.js reads it)."""
+"""The global the index file assigns (search.js reads it): the version, language and part URLs."""
+PARTS_GLOBAL = "siteGenSearchParts"
+"""The global each part adds its documents to, under its number."""
+PAGES_PER_PART = 256
+"""Pages (articles and topics) a part holds at most on average."""
 PageEntries = Callable[[PageKey], bytes]
 """A page's search documents as encoded by `page_entries`. Passed in so that the caller can
 take them from `ResolvedSite.derived` (made where the page was rendered, kept between builds
@@ -42,18 +54,44 @@ def page_entries(site: ResolvedSite, key: PageKey, body_text: str, note_texts: M
     return ",".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) for d in documents).encode()
 
 
-def render_search_index(site: ResolvedSite, entries: PageEntries) -> bytes:
-    """The index file: one assignment of every page's documents to `window.siteGenSearchIndex`."""
-    pages = [entries(("article", a.slug)) for a in site.articles] + [entries(("topic", t.slug)) for t in site.topics]
-    head = json.dumps({"version": 1, "language": site.config.language}, ensure_ascii=False, separators=(",", ":"))
-    opening = (f"window.{GLOBAL_NAME} = " + head[:-1] + ',"documents":[').encode()
-    parts = [opening]
-    for page in filter(None, pages):
+def part_count(pages: int) -> int:
+    """How many parts an index of `pages` pages has: a power of two, so few pages move when it changes."""
+    parts = 1
+    while pages > parts * PAGES_PER_PART:
+        parts *= 2
+    return parts
+
+
+def part_path(number: int) -> str:
+    """The output path of part `number` of the index."""
+    return f"search-index/{number}.js"
+
+
+def part_of(key: PageKey, parts: int) -> int:
+    """The part a page's documents are in: by a hash of its key, so a page stays in its part as others come and go."""
+    return _key_hash(key) % parts
+
+
+@lru_cache(maxsize=1 << 17)
+def _key_hash(key: PageKey) -> int:
+    return int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "big")
+
+
+def render_search_index(site: ResolvedSite, parts: int) -> bytes:
+    """The index file: `window.siteGenSearchIndex` = the format version, the language and the parts' URLs."""
+    head = {"version": 2, "language": site.config.language, "parts": [part_path(n) for n in range(parts)]}
+    return f"window.{GLOBAL_NAME} = {json.dumps(head, ensure_ascii=False, separators=(',', ':'))};\n".encode()
+
+
+def render_search_part(number: int, keys: Sequence[PageKey], entries: PageEntries) -> bytes:
+    """Part `number`: the documents of the pages `keys`, added to `window.siteGenSearchParts[number]`."""
+    parts = [f"(window.{PARTS_GLOBAL} = window.{PARTS_GLOBAL} || {{}})[{number}] = [".encode()]
+    for page in filter(None, map(entries, keys)):
         parts += (page, b",")
     if len(parts) > 1:
         parts.pop()  # no comma after the last page
-    parts.append(b"]};\n")
-    return b"".join(parts)  # one copy of a file of tens of megabytes, not three
+    parts.append(b"];\n")
+    return b"".join(parts)
 
 
 def _article_document(article: Article, text: str) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,8 +15,12 @@ from bs4 import BeautifulSoup
 from conftest import PROJECT, parse_html, run_cli
 from publish_helpers import BASE_URL, cli
 
+from site_gen import search
 from site_gen.build import BuildOptions, Builder, build_site
 from site_gen.output import MemorySink
+
+sys.path.insert(0, str(PROJECT))
+from benchmarks.corpus import generate  # noqa: E402
 
 MULTI = PROJECT / "tests" / "sites" / "multi"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -176,6 +183,12 @@ def test_without_base_url_absolute_outputs_are_skipped_with_one_warning(tmp_site
     assert page.find("link", rel="alternate")["href"] == "summit.annotations.jsonld"
 
 
+def search_documents_text(out: Path) -> str:
+    """Every part of the search index named by search-index.js, as text."""
+    manifest = json.loads((out / "search-index.js").read_text(encoding="utf-8").split(" = ", 1)[1].rstrip(";\n"))
+    return "".join((out / part).read_text(encoding="utf-8") for part in manifest["parts"])
+
+
 def test_base_url_option_overrides_site_yaml_and_is_checked(tmp_site) -> None:
     root = small_site(tmp_site, "title: T\nbase_url: https://old.example/\n")
     result = cli(root, "build", "--base-url", "https://new.example/notes/")
@@ -219,6 +232,45 @@ def test_bad_time_zone_language_or_updated_is_an_error_with_its_line(tmp_site, s
     assert "Traceback" not in result.stderr
 
 
+# -- search index parts ------------------------------------------------------------------
+
+PART = re.compile(r"\(window\.siteGenSearchParts = window\.siteGenSearchParts \|\| \{\}\)\[(\d+)\] = (\[.*\]);\n", re.S)
+
+
+def test_search_index_is_split_into_parts_and_an_edit_rewrites_only_its_part(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(search, "PAGES_PER_PART", 4)
+    root = tmp_path / "site"
+    generate(root, 8, seed=3, n_topics=6)  # 14 pages: 4 parts of about 4
+    sink = MemorySink()
+    builder = Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), sink)
+    builder.build()
+    manifest = json.loads(sink.files["search-index.js"].decode().split(" = ", 1)[1].rstrip(";\n"))
+    assert manifest["parts"] == [f"search-index/{n}.js" for n in range(4)]
+    assert {p for p in sink.files if p.startswith("search-index/")} == set(manifest["parts"])
+    pages_in: dict[str, int] = {}
+    for number, part in enumerate(manifest["parts"]):
+        match = PART.fullmatch(sink.files[part].decode())
+        assert match and int(match[1]) == number
+        for doc in json.loads(match[2]):
+            if doc["kind"] != "note":
+                assert doc["id"] not in pages_in, doc["id"]  # every page in one part only
+                pages_in[doc["id"]] = number
+    articles = sorted((root / "content" / "articles").glob("*.md"))
+    topics = sorted((root / "content" / "topics").glob("*.md"))
+    assert set(pages_in) == {f"article:{a.stem}" for a in articles} | {f"topic:{t.stem}" for t in topics}
+    assert len(set(pages_in.values())) >= 3
+
+    edited = articles[3]
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nA sentence about zebrafish.\n", encoding="utf-8")
+    result = builder.build()
+    rewritten = {p for p in result.rendered if p.startswith("search-index")}
+    assert rewritten == {manifest["parts"][pages_in[f"article:{edited.stem}"]]}
+    assert "zebrafish" in sink.files[next(iter(rewritten))].decode()
+    clean = MemorySink()
+    Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), clean).build()
+    assert sink.files == clean.files
+
+
 # -- drafts --------------------------------------------------------------------------------
 
 def test_drafts_are_left_out_unless_asked_and_then_marked(tmp_site) -> None:
@@ -226,7 +278,7 @@ def test_drafts_are_left_out_unless_asked_and_then_marked(tmp_site) -> None:
     assert cli(root, "build").returncode == 0
     out = root / "output"
     assert not (out / "articles" / "plans.html").exists()
-    assert "Plans" not in (out / "search-index.js").read_text(encoding="utf-8")
+    assert "Plans" not in search_documents_text(out)
 
     result = cli(root, "build", "--drafts")
     assert result.returncode == 0, result.stderr
@@ -235,7 +287,7 @@ def test_drafts_are_left_out_unless_asked_and_then_marked(tmp_site) -> None:
     assert page.find("meta", attrs={"name": "robots"})["content"] == "noindex"
     index = parse_html(out / "index.html")
     assert [li.find(class_="draft-badge") is not None for li in index.select(".article-item")] == [True, False]
-    assert '"kind":"draft","title":"Plans"' in (out / "search-index.js").read_text(encoding="utf-8")
+    assert '"kind":"draft","title":"Plans"' in search_documents_text(out)
     # never announced: not in the feed, nor in the sitemap
     assert "Plans" not in (out / "feed.xml").read_text(encoding="utf-8")
     assert "plans.html" not in (out / "sitemap.xml").read_text(encoding="utf-8")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import parse_html
+from conftest import PROJECT, parse_html
 from publish_helpers import build, bundled_site_copy, serve_folder
+from site_gen import search as search_module
+
+sys.path.insert(0, str(PROJECT))
+from benchmarks.corpus import generate  # noqa: E402
 
 PREFIX = "/some/prefix/"
 JCPOA_TOPIC = "Joint Comprehensive Plan of Action (JCPOA)"
@@ -108,6 +113,31 @@ def test_search_works_from_disk_with_no_server(page, output: Path) -> None:
     page.locator(f'{RESULTS} a[href$="topics/jcpoa.html"]').click()
     page.wait_for_url(topic["href"], timeout=10_000)
     assert page.locator("h1").first.text_content().startswith(JCPOA_TOPIC)
+
+
+@pytest.fixture(scope="module")
+def parted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated site whose index is split into four parts (PAGES_PER_PART lowered to 4)."""
+    root = tmp_path_factory.mktemp("parted") / "site"
+    generate(root, 8, seed=3, n_topics=6)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search_module, "PAGES_PER_PART", 4)
+        build(root)
+    return root / "output"
+
+
+@pytest.mark.browser
+def test_search_loads_every_part_of_the_index_and_finds_pages_in_each(page, parted: Path) -> None:
+    topics = sorted((parted / "topics").glob("*.html"))
+    titles = {t.stem: parse_html(t).find("h1").get_text(" ", strip=True) for t in topics if t.stem != "index"}
+    parts_of_topics = {search_module.part_of(("topic", slug), 4) for slug in titles}
+    assert len(parts_of_topics) >= 2  # the topics searched for below are in different parts
+    for slug, title in titles.items():
+        page.goto((parted / "index.html").as_uri())  # a fresh page: the results are this search's
+        results = search(page, title)
+        assert any(r["kind"] == "Topic" and r["href"].endswith(f"topics/{slug}.html") for r in results), (title, results)
+    loaded = page.evaluate("Object.keys(window.siteGenSearchParts).sort()")
+    assert loaded == ["0", "1", "2", "3"]
 
 
 @pytest.mark.browser

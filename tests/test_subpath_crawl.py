@@ -6,6 +6,7 @@ Every page must be reachable by following links, and every link, asset, feed, an
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.error
 import urllib.request
@@ -35,7 +36,10 @@ def fetch(url: str) -> tuple[int, str, bytes]:
 
 
 def references(url: str, kind: str, body: bytes) -> list[str]:
-    """Absolute URLs a page or stylesheet refers to."""
+    """Absolute URLs a page, stylesheet or the search index (the URLs of its parts) refers to."""
+    if url.endswith("/search-index.js"):
+        manifest = json.loads(body.decode("utf-8").split(" = ", 1)[1].rstrip(";\n"))
+        return [urljoin(url, part) for part in manifest["parts"]]
     if kind == "text/css":
         return [urljoin(url, ref) for ref in CSS_URL.findall(body.decode("utf-8")) if not ref.startswith("data:")]
     if kind != "text/html":
@@ -103,6 +107,6 @@ def test_every_page_is_reachable_and_every_reference_resolves_under_a_sub_path(o
     assert pages - reached == set(), "pages no link leads to"
     published = {p.relative_to(output).as_posix() for p in output.rglob("*") if p.suffix in (".xml", ".jsonld")}
     assert published - reached == {"sitemap.xml"}  # feeds and annotations are linked from the pages
-    for asset in ("search-index.js", "static/search.js", "static/search.css", "static/vendor/minisearch.js",
+    for asset in ("search-index.js", "search-index/0.js", "static/search.js", "static/search.css", "static/vendor/minisearch.js",
                   "static/style.css", "static/site.js"):
         assert asset in reached, asset

@@ -1,8 +1,9 @@
 /* site-gen search box: offline full-text search over articles, topics and notes.
 
-   The first time the box is used, this loads MiniSearch (static/vendor/minisearch.js) and the
-   site's search-index.js with plain <script> elements, so it works on any static host and from
-   disk (file:// pages may load scripts, not fetch() files). Results form a listbox: arrow keys
+   The first time the box is used, this loads MiniSearch (static/vendor/minisearch.js), the
+   site's search-index.js, and the index parts it names (search-index/N.js, loaded together) with
+   plain <script> elements, so it works on any static host and from disk (file:// pages may load
+   scripts, not fetch() files). Results form a listbox: arrow keys
    move, Enter opens, Escape closes; "/" anywhere jumps to the box. Text from the index is put in
    the page with textContent only, never as HTML. */
 (function () {
@@ -41,6 +42,9 @@
       loading = loadScript(box.getAttribute("data-library"))
         .then(function () { return loadScript(box.getAttribute("data-index")); })
         .then(function () {
+          return Promise.all(window.siteGenSearchIndex.parts.map(function (part) { return loadScript(root + part); }));
+        })
+        .then(function () {
           engine = new window.MiniSearch({
             fields: ["title", "keywords", "text"],
             storeFields: ["kind", "title", "context", "url", "text"],
@@ -53,7 +57,8 @@
               boostDocument: function (id, term, stored) { return KIND_BOOST[stored && stored.kind] || 1; }
             }
           });
-          engine.addAll(window.siteGenSearchIndex.documents);
+          var parts = window.siteGenSearchParts || {};
+          window.siteGenSearchIndex.parts.forEach(function (part, number) { engine.addAll(parts[number] || []); });
           return engine;
         });
       loading.catch(function () {
