@@ -19,11 +19,12 @@ import contextlib
 import functools
 import gc
 import hashlib
+import operator
 import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,6 +45,8 @@ from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan
 from site_gen.render import RenderedFile, document_facts, plan_site, render_pages
 
+_PATH = operator.attrgetter("path")
+_ANNOTATIONS = operator.attrgetter("annotations")
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
 the templates) costs more than it saves."""
@@ -173,11 +176,29 @@ class SiteIndex:
     stats: dict[str, tuple[int, int, int] | None]
     """Source path -> (size, mtime_ns, inode) when read, if old enough to be trusted."""
     outputs: dict[str, tuple[str, frozenset[str]]]
-    """Output path -> (SHA-256 of its bytes, the source files it depends on)."""
+    """Output path -> (SHA-256 of its bytes, the source files it depends on); for an output folder
+    on disk only (a build into memory keeps its outputs themselves, and hashing them all cost 20 ms
+    a rebuild in `serve`)."""
     warnings: list[Diagnostic]
     counts: SiteCounts
     other_stats: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
     """Theme files and images -> stat: a build with nothing to do must not miss a stylesheet edit."""
+
+
+class _Facts(Mapping[str, str]):
+    """Source path -> `render.document_facts` of its document, read from the records (no table made)."""
+
+    def __init__(self, pages: dict[str, PageRecord]):
+        self._pages = pages
+
+    def __getitem__(self, path: str) -> str:
+        return self._pages[path].facts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pages)
+
+    def __len__(self) -> int:
+        return len(self._pages)
 
 
 class _State:
@@ -260,18 +281,19 @@ class Builder:
             return self._nothing_to_do(config, state, started)
         pages, changed = self._load(config, state, sources, stats)
         site = self._resolve(config, pages)
-        plans = plan_site(site, {shown: record.facts for shown, record in pages.items()})
+        plans = plan_site(site, _Facts(pages))
         dirty = _dirty(plans, state, changed, fingerprint, sink)
         site.derived_values.update(_carried_derived(state.derived, plans, dirty))
         rendered = {f.path: f for f in self._render(site, dirty)}
         files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
-        _check_collisions(files)
+        by_path = dict(zip(map(_PATH, files), files))
+        _check_collisions(files, by_path)
         report = sink.write(files)
-        digest = file_digest if isinstance(sink, DiskSink) else _kept_in_memory
+        outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
         index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
-                          {f.path: (digest(f), f.deps) for f in files}, site.warnings, _counts(site),
+                          outputs, site.warnings, _counts(site),
                           _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}))
-        self.state = _State(index, {f.path: f for f in files}, site, pages)
+        self.state = _State(index, by_path, site, pages)
         self._save(store, changed, {site.document((p.kind, p.key)).path for p in dirty
                                     if p.kind in ("article", "topic")}, sink)
         return BuildResult(config, _LazySite(lambda: site), files, report, time.perf_counter() - started,
@@ -562,25 +584,26 @@ def _outputs_intact(state: _State, sink: DiskSink | MemorySink) -> bool:
 
 def _dirty(plans: list[PagePlan], state: _State, changed: set[str], fingerprint: str,
            sink: DiskSink | MemorySink) -> list[PagePlan]:
-    """Plans to render: all after a config/theme change, else those whose inputs changed."""
+    """Plans to render: all after a config/theme change, else those whose inputs changed.
+
+    One test per plan, cheapest first: this runs for every output of every rebuild."""
     if fingerprint != state.fingerprint:
         return plans
     kept = sink.kept_outputs() if isinstance(sink, DiskSink) else {}
+    outputs = state.outputs
     dirty = []
     for plan in plans:
-        old = state.outputs.get(plan.path)
-        if (old is None or old.deps != plan.deps or plan.kind in ("static", "asset")
-                or (isinstance(old, KeptFile) and kept.get(plan.path) != old.digest)
-                or (changed and (ALL_SOURCES in plan.deps or not changed.isdisjoint(plan.deps)))):
+        old = outputs.get(plan.path)
+        deps = plan.deps
+        if (old is None or (old.deps is not deps and old.deps != deps) or plan.kind in _ALWAYS_RENDERED
+                or (changed and (ALL_SOURCES in deps or not changed.isdisjoint(deps)))
+                or (kept and isinstance(old, KeptFile) and kept.get(plan.path) != old.digest)):
             dirty.append(plan)
     return dirty
 
 
-def _kept_in_memory(_file: RenderedFile) -> str:
-    """The digest of an output kept in memory: none. Such outputs are compared by their bytes;
-    only a folder on disk needs digests (hashing a 37 MB search index took 20 ms a rebuild)."""
-    return ""
-
+_ALWAYS_RENDERED = frozenset({"static", "asset"})
+"""Copied files: "rendering" them is reading them, and their bytes are compared when written."""
 
 def _carried_derived(previous: dict[tuple[str, PageKey], Any], plans: list[PagePlan],
                      dirty: list[PagePlan]) -> dict[tuple[str, PageKey], Any]:
@@ -593,7 +616,7 @@ def _carried_derived(previous: dict[tuple[str, PageKey], Any], plans: list[PageP
 
 
 def _counts(site: ResolvedSite) -> SiteCounts:
-    annotations = sum(len(body.anchors) for key, body in site.bodies.items() if key[0] == "article")
+    annotations = sum(map(len, map(_ANNOTATIONS, site.articles)))  # a built site anchored every one
     return SiteCounts(len(site.articles), len(site.topics), annotations, len(site.tags))
 
 
@@ -609,15 +632,15 @@ def _fingerprint(config: SiteConfig, options: BuildOptions) -> str:
     return digest.hexdigest()
 
 
-def _check_collisions(files: list[RenderedFile]) -> None:
-    """Two things written to one path would silently lose one: refuse."""
+def _check_collisions(files: list[RenderedFile], by_path: dict[str, RenderedFile]) -> None:
+    """Two things written to one path would silently lose one: refuse. (`by_path`: `files` by path.)"""
+    if len(by_path) == len(files):
+        return
     counts = Counter(f.path for f in files)
     clashes = [path for path, n in counts.items() if n > 1]
-    if clashes:
-        raise DiagnosticError([error(SourceLocation(path), f"two outputs would be written to {path}",
-                                     "rename the image or page that clashes with a generated page")
-                               for path in sorted(clashes)])
-
+    raise DiagnosticError([error(SourceLocation(path), f"two outputs would be written to {path}",
+                                 "rename the image or page that clashes with a generated page")
+                           for path in sorted(clashes)])
 
 def verify_output(config_file: Path, options: BuildOptions = BuildOptions(),
                   progress: Progress | None = None) -> list[Diagnostic]:

@@ -271,7 +271,8 @@ class SiteBuilder:
     """
 
     def __init__(self, config_file: Path, drafts: bool):
-        self.builder = Builder(config_file, BuildOptions(drafts=drafts, save_cache_later=True), sink=MemorySink())
+        self.sink = MemorySink()
+        self.builder = Builder(config_file, BuildOptions(drafts=drafts, save_cache_later=True), sink=self.sink)
         self.shown: dict[str, list[Diagnostic]] = {"errors": [], "warnings": []}
 
     def __call__(self) -> BuildOutcome:
@@ -288,7 +289,7 @@ class SiteBuilder:
             return BuildOutcome(None, (message,), time.perf_counter() - started)
         self.shown["errors"] = []
         self._show("warnings", result.warnings)
-        return BuildOutcome({f.path: f.data for f in result.files}, (), result.seconds)
+        return BuildOutcome(self.sink.files, (), result.seconds)  # the sink's own table: a new dict each build
 
     def idle(self) -> None:
         """Work that would delay a rebuild, done while nothing changes: write the cache, free old builds."""

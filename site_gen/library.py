@@ -16,7 +16,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache, partial
+from functools import cached_property, lru_cache
 from typing import Any, Callable, TypeVar
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -178,6 +178,9 @@ class LinkedDocument:
     universe: int
     links: frozenset[PageKey]
     fragments: tuple[tuple[PageKey, str, SourceLocation], ...]
+    citations: CitationPart = ()
+    """An article's (topic slug, citation) pairs, in the order of its anchors; kept here as they
+    depend on the document and parse alone (one check per page and build, not two)."""
 
 
 LinkMemo = dict[str, LinkedDocument]
@@ -328,7 +331,8 @@ class _Resolver:
         self.by_alias = {slugify(alias): ("topic", t.slug) for t in topics for alias in t.aliases}
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
-        self.links: dict[PageKey, set[PageKey]] = defaultdict(set)
+        self.links: dict[PageKey, set[PageKey] | frozenset[PageKey]] = defaultdict(set)
+        """Links found so far from each page: a set while its page is linked, then frozen."""
         self.fragments: list[tuple[PageKey, str, SourceLocation]] = []
         self.assets: dict[str, Asset] = {}
         self.images: dict[str, str] = {}
@@ -339,16 +343,16 @@ class _Resolver:
 
     def run(self, cache: ParseCache, link_memo: LinkMemo, page_memo: PageMemo) -> ResolvedSite:
         bodies = {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
-        for key, doc in self.docs.items():
-            self._link_memoized(key, doc, bodies[key], link_memo)
+        linked = [self._link_memoized(key, doc, bodies[key], link_memo) for key, doc in self.docs.items()]
         notes = NoteTokens(bodies)
         self._check_fragments(bodies)
-        citations = self._citations(bodies, page_memo)
+        citations = self._citations(tuple(found.citations for (kind, _), found in zip(self.docs, linked) if kind == "article"),
+                                    page_memo)
         tags, tag_names = self._tags()
         self._warn_unused_topics(citations)
         self._warn_empty_summaries()
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
-                            {k: frozenset(v) for k, v in self.links.items()}, self.assets, self.warnings,
+                            dict(self.links), self.assets, self.warnings,  # type: ignore[arg-type]
                             self.images, self.universe, page_memo)
 
     # -- bodies and notes ------------------------------------------------------------------
@@ -361,22 +365,26 @@ class _Resolver:
         cache[doc.path] = (doc, body)
         return body
 
-    def _link_memoized(self, key: PageKey, doc: Document, body: ParsedBody, memo: LinkMemo) -> None:
+    def _link_memoized(self, key: PageKey, doc: Document, body: ParsedBody, memo: LinkMemo) -> LinkedDocument:
         """`_link_document`, or what it found last time when that still holds (see `LinkedDocument`)."""
         known = memo.get(doc.path)
         if known is not None and known.document is doc and known.body is body and known.universe == self.universe:
             if known.links:
-                self.links[key].update(known.links)
+                self.links[key] = known.links  # the same object build after build: values kept about the page stay valid
             self.fragments.extend(known.fragments)
-            return
+            return known
         errors, fragments = len(self.errors), len(self.fragments)
         self.used_files = False
         self._link_document(key, doc, body)
+        if key in self.links:
+            self.links[key] = frozenset(self.links[key])
+        found = LinkedDocument(doc, body, self.universe, self.links.get(key, frozenset()), tuple(self.fragments[fragments:]),
+                               _article_citations(doc, body) if isinstance(doc, Article) else ())
         if len(self.errors) == errors and not self.used_files:
-            memo[doc.path] = LinkedDocument(doc, body, self.universe, frozenset(self.links.get(key, ())),
-                                            tuple(self.fragments[fragments:]))
+            memo[doc.path] = found
         else:
             memo.pop(doc.path, None)
+        return found
 
     def _link_document(self, key: PageKey, doc: Document, body: ParsedBody) -> None:
         """Checks that need the other pages: topics, links, fragments, images."""
@@ -500,17 +508,15 @@ class _Resolver:
 
     # -- what pages show of one another ----------------------------------------------------
 
-    def _citations(self, bodies: dict[PageKey, ParsedBody], memo: PageMemo) -> dict[str, tuple[Citation, ...]]:
-        """Topic slug -> the annotations that cite it, in article order.
+    def _citations(self, parts: tuple[CitationPart, ...], memo: PageMemo) -> dict[str, tuple[Citation, ...]]:
+        """Topic slug -> the annotations that cite it, in article order, from each article's part.
 
-        Made of each article's part, kept while the article and its parse are the same. A
+        The parts are kept with the article's links (see `LinkedDocument`). A
         rebuild after an edit of a few articles patches the last build's table for the topics
         they cite, rather than grouping every citation again (22,000 at 5,000 articles: two
         whole-site passes, issue 3); the other topics keep their tuple, the same object, so
         what is kept about a topic (its page's dependencies) stays valid.
         """
-        parts = tuple(memo.remember("citations", a.path, (a, bodies[("article", a.slug)]),
-                                    partial(_article_citations, a, bodies[("article", a.slug)])) for a in self.articles)
         slugs = tuple(a.slug for a in self.articles)
         known = memo.recall("citations-by-topic", "")
         if known is not None and known[0][0] == slugs:

@@ -81,11 +81,10 @@ def publication_plans(site: ResolvedSite, page_deps: Mapping[PageKey, frozenset[
     what its pages show.
     """
     everything = frozenset({ALL_SOURCES})
-    pages = search_pages(site)
-    parts = part_count(len(pages))
+    members = search_parts(site)
+    parts = len(members)
     plans = [PagePlan(SEARCH_INDEX_PATH, "search-index", str(parts), frozenset({f"search-parts:{parts}"}))]
-    plans += [_search_part_plan(site, number, parts, keys, page_deps)
-              for number, keys in enumerate(_part_members(pages, parts))]
+    plans += [_search_part_plan(site, number, parts, keys, page_deps) for number, keys in enumerate(members)]
     if absolute_outputs_enabled(site.config):
         plans.append(PagePlan(FEED_PATH, "feed", "", everything))
         plans += [PagePlan(tag_feed_path(slug), "tag-feed", slug, everything) for slug in site.tags]
@@ -94,16 +93,17 @@ def publication_plans(site: ResolvedSite, page_deps: Mapping[PageKey, frozenset[
     return plans
 
 
-def search_pages(site: ResolvedSite) -> list[PageKey]:
-    """The pages in the search index, in index order: articles (drafts too, in a --drafts preview), then topics."""
-    return [("article", a.slug) for a in site.articles] + [("topic", t.slug) for t in site.topics]
-
-
-def _part_members(pages: list[PageKey], parts: int) -> list[list[PageKey]]:
-    members: list[list[PageKey]] = [[] for _ in range(parts)]
-    for key in pages:
-        members[part_of(key, parts)].append(key)
-    return members
+def search_parts(site: ResolvedSite) -> list[list[PageKey]]:
+    """The pages of each part of the search index, in index order: articles (drafts too, in a
+    --drafts preview), then topics. Kept while the site has the same pages (its universe)."""
+    def compute() -> list[list[PageKey]]:
+        pages: list[PageKey] = [("article", a.slug) for a in site.articles] + [("topic", t.slug) for t in site.topics]
+        parts = part_count(len(pages))
+        members: list[list[PageKey]] = [[] for _ in range(parts)]
+        for key in pages:
+            members[part_of(key, parts)].append(key)
+        return members
+    return site.memo.remember("search-parts", "", (site.universe,), compute)
 
 
 def _search_part_plan(site: ResolvedSite, number: int, parts: int, keys: list[PageKey],
@@ -148,18 +148,14 @@ class Publisher:
         self.site = site
         self.body_html = body_html
         self.feeds = FeedWriter(site)
-        self.parts: dict[int, list[list[PageKey]]] = {}
-        """Part count -> the pages of each part (made once per renderer: a cold build renders every part)."""
 
     def render(self, kind: str, key: str) -> bytes:
         """The bytes of one planned publishing output."""
         if kind == "search-index":
             return render_search_index(self.site, int(key))
         if kind == "search-part":
-            number, parts = map(int, key.split("/"))
-            if parts not in self.parts:
-                self.parts[parts] = _part_members(search_pages(self.site), parts)
-            return render_search_part(number, self.parts[parts][number],
+            number = int(key.split("/")[0])
+            return render_search_part(number, search_parts(self.site)[number],
                                       lambda page: self.site.derived(page, page_search_documents))
         if kind == "annotations":
             return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]

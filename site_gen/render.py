@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 import functools
 import hashlib
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import NamedTuple
@@ -70,9 +71,10 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     """
     per_article = {a.slug: _article_plans(site, a, facts) for a in site.articles}
     topics = _topics_piece(site, facts) if facts is not None else b""
+    pieces = {slug: p.listing_piece for slug, p in per_article.items()}
 
     def listing(articles: tuple[Article, ...]) -> frozenset[str]:
-        return frozenset({_listing_digest(articles, per_article, topics)} if facts is not None else {ALL_SOURCES})
+        return frozenset({_listing_digest(articles, pieces, topics)} if facts is not None else {ALL_SOURCES})
     plans = [PagePlan(path, "static", str(file), frozenset()) for path, file in static_sources(site).items()]
     plans += [PagePlan(a.output_path, "asset", str(a.source), frozenset({display_path(a.source, site.config.root)}))
               for a in site.assets.values()]
@@ -165,10 +167,14 @@ def document_facts(document: Document) -> str:
     return hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
 
 
-def _listing_digest(articles: tuple[Article, ...], per_article: Mapping[str, _ArticlePlans], topics: bytes) -> str:
-    """The dependency of a listing of `articles`: their listing pieces and `topics` (see `_topics_piece`)."""
-    joined = b"".join([per_article[article.slug].listing_piece for article in articles] + [topics])  # hashed at once
-    return "listing:" + hashlib.blake2b(joined, digest_size=16).hexdigest()
+def _listing_digest(articles: tuple[Article, ...], pieces: Mapping[str, bytes], topics: bytes) -> str:
+    """The dependency of a listing of `articles`: their listing pieces (by slug) and `topics` (see `_topics_piece`)."""
+    digest = hashlib.blake2b(b"".join(map(pieces.__getitem__, map(_SLUG, articles))), digest_size=16)  # in C: 40 listings of thousands
+    digest.update(topics)
+    return "listing:" + digest.hexdigest()
+
+
+_SLUG = operator.attrgetter("slug")
 
 
 def _topics_piece(site: ResolvedSite, facts: Mapping[str, str]) -> bytes:
