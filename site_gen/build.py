@@ -24,6 +24,7 @@ import os
 import tempfile
 import time
 from collections import Counter
+from itertools import compress, repeat
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,10 @@ from site_gen.plans import ALL_SOURCES, PagePlan
 from site_gen.render import RenderedFile, document_facts, plan_site, render_pages
 
 _PATH = operator.attrgetter("path")
+_DEPS = operator.attrgetter("deps")
+_KIND = operator.attrgetter("kind")
+_ENTRY_PAGE = operator.itemgetter(1)
+"""The page of a `ResolvedSite.derived_values` entry (name, page key)."""
 _ANNOTATIONS = operator.attrgetter("annotations")
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
@@ -207,13 +212,22 @@ class _State:
     def __init__(self, index: SiteIndex | None = None, outputs: dict[str, RenderedFile] | None = None,
                  site: ResolvedSite | None = None, pages: dict[str, PageRecord] | None = None,
                  memo: Callable[[], dict[str, PageRecord]] | None = None,
-                 derived: Callable[[], dict[tuple[str, PageKey], Any]] | None = None):
+                 derived: Callable[[], dict[tuple[str, PageKey], Any]] | None = None,
+                 deps: dict[str, frozenset[str]] | None = None):
         self.index = index
         self.outputs = outputs or {}
         self.site = site
         self._pages = pages
         self._memo = memo
         self._derived = derived
+        self._deps = deps
+
+    @property
+    def deps(self) -> dict[str, frozenset[str]]:
+        """Output path -> the dependencies it was made with."""
+        if self._deps is None:
+            self._deps = {path: file.deps for path, file in self.outputs.items()}
+        return self._deps
 
     @property
     def derived(self) -> dict[tuple[str, PageKey], Any]:
@@ -282,8 +296,8 @@ class Builder:
         pages, changed = self._load(config, state, sources, stats)
         site = self._resolve(config, pages)
         plans = plan_site(site, _Facts(pages))
-        dirty = _dirty(plans, state, changed, fingerprint, sink)
-        site.derived_values.update(_carried_derived(state.derived, plans, dirty))
+        dirty, deps = _dirty(plans, state, changed, fingerprint, sink)
+        site.derived_values.update(_carried_derived(state.derived, site, dirty))
         rendered = {f.path: f for f in self._render(site, dirty)}
         files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
         by_path = dict(zip(map(_PATH, files), files))
@@ -293,7 +307,7 @@ class Builder:
         index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
                           outputs, site.warnings, _counts(site),
                           _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}))
-        self.state = _State(index, by_path, site, pages)
+        self.state = _State(index, by_path, site, pages, deps=deps)
         self._save(store, changed, {site.document((p.kind, p.key)).path for p in dirty
                                     if p.kind in ("article", "topic")}, sink)
         return BuildResult(config, _LazySite(lambda: site), files, report, time.perf_counter() - started,
@@ -583,37 +597,39 @@ def _outputs_intact(state: _State, sink: DiskSink | MemorySink) -> bool:
 
 
 def _dirty(plans: list[PagePlan], state: _State, changed: set[str], fingerprint: str,
-           sink: DiskSink | MemorySink) -> list[PagePlan]:
-    """Plans to render: all after a config/theme change, else those whose inputs changed.
+           sink: DiskSink | MemorySink) -> tuple[list[PagePlan], dict[str, frozenset[str]]]:
+    """Plans to render (all after a config/theme change, else those whose inputs changed), and
+    every plan's dependencies by output path.
 
-    One test per plan, cheapest first: this runs for every output of every rebuild."""
+    Set operations over all plans at once rather than tests plan by plan: this runs for every
+    output of every rebuild (a Python loop took 18 ms of a rebuild at 5,000 articles, issue 3).
+    """
+    deps = list(map(_DEPS, plans))
+    by_path = dict(zip(map(_PATH, plans), deps))
     if fingerprint != state.fingerprint:
-        return plans
-    kept = sink.kept_outputs() if isinstance(sink, DiskSink) else {}
-    outputs = state.outputs
-    dirty = []
-    for plan in plans:
-        old = outputs.get(plan.path)
-        deps = plan.deps
-        if (old is None or (old.deps is not deps and old.deps != deps) or plan.kind in _ALWAYS_RENDERED
-                or (changed and (ALL_SOURCES in deps or not changed.isdisjoint(deps)))
-                or (kept and isinstance(old, KeptFile) and kept.get(plan.path) != old.digest)):
-            dirty.append(plan)
-    return dirty
+        return plans, by_path
+    redo = {path for path, _ in by_path.items() - state.deps.items()}  # new outputs, or made from other sources
+    redo.update(compress(map(_PATH, plans), map(_ALWAYS_RENDERED.__contains__, map(_KIND, plans))))
+    if changed:
+        redo.update(compress(map(_PATH, plans), map(operator.not_, map(changed.isdisjoint, deps))))
+        redo.update(compress(map(_PATH, plans), map(operator.contains, deps, repeat(ALL_SOURCES))))
+    if isinstance(sink, DiskSink):  # files changed on disk since they were written
+        kept = sink.kept_outputs()
+        redo.update(path for path, old in state.outputs.items() if isinstance(old, KeptFile) and kept.get(path) != old.digest)
+    return list(compress(plans, map(redo.__contains__, map(_PATH, plans)))), by_path
 
 
 _ALWAYS_RENDERED = frozenset({"static", "asset"})
 """Copied files: "rendering" them is reading them, and their bytes are compared when written."""
 
-def _carried_derived(previous: dict[tuple[str, PageKey], Any], plans: list[PagePlan],
+
+def _carried_derived(previous: dict[tuple[str, PageKey], Any], site: ResolvedSite,
                      dirty: list[PagePlan]) -> dict[tuple[str, PageKey], Any]:
     """The derived values of pages this build does not render again: their inputs are unchanged."""
     if not previous:
         return {}
-    redo = {(p.kind, p.key) for p in dirty}
-    clean = {(p.kind, p.key) for p in plans if p.kind in ("article", "topic")} - redo
-    return {entry: value for entry, value in previous.items() if entry[1] in clean}
-
+    keep = site.page_keys() - {(p.kind, p.key) for p in dirty}
+    return dict(compress(previous.items(), map(keep.__contains__, map(_ENTRY_PAGE, previous))))
 
 def _counts(site: ResolvedSite) -> SiteCounts:
     annotations = sum(map(len, map(_ANNOTATIONS, site.articles)))  # a built site anchored every one

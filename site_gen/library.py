@@ -14,7 +14,7 @@ import pickle
 import posixpath
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Callable, TypeVar
@@ -233,6 +233,10 @@ class ResolvedSite:
     def document(self, key: PageKey) -> Document:
         """The article or topic a key names."""
         return self._index[key]
+
+    def page_keys(self) -> KeysView[PageKey]:
+        """The key of every article and topic page."""
+        return self._index.keys()
 
     def derived(self, key: PageKey, compute: Callable[[ResolvedSite, PageKey], T]) -> T:
         """`compute(self, key)`, once: a value of one page that other outputs show (e.g. its search text).
