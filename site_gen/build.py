@@ -41,7 +41,7 @@ from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
 from site_gen.annotations import annotations_plugin
 from site_gen.model import Document
-from site_gen.output import DiskSink, KeptFile, MemorySink, WriteReport, file_digest, recover_interrupted_swap
+from site_gen.output import DiskSink, KeptFile, MemorySink, Spool, WriteReport, file_digest, recover_interrupted_swap
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan
 from site_gen.render import RenderedFile, document_facts, plan_site, render_pages
@@ -298,11 +298,12 @@ class Builder:
         plans = plan_site(site, _Facts(pages))
         dirty, deps = _dirty(plans, state, changed, fingerprint, sink)
         site.derived_values.update(_carried_derived(state.derived, site, dirty))
-        rendered = {f.path: f for f in self._render(site, dirty)}
-        files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
-        by_path = dict(zip(map(_PATH, files), files))
-        _check_collisions(files, by_path)
-        report = sink.write(files)
+        with _spooled(sink, dirty) as spool:
+            rendered = {f.path: f for f in self._render(site, dirty, spool)}
+            files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
+            by_path = dict(zip(map(_PATH, files), files))
+            _check_collisions(files, by_path)
+            report = sink.write(files, spool) if isinstance(sink, DiskSink) else sink.write(files)
         outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
         index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
                           outputs, site.warnings, _counts(site),
@@ -389,7 +390,8 @@ class Builder:
 
     def _load_sources(self, config: SiteConfig, todo: list[tuple[Source, bytes | None]]) -> dict[str, object]:
         jobs = self._jobs(len(todo))
-        shared = _LoadShared(config.content_path, config.allow_html, time.time_ns(), summarize=jobs > 1)
+        shared = _LoadShared(config.content_path, config.allow_html, time.time_ns(),
+                             summarize=jobs > 1 or len(todo) >= PARALLEL_MIN_ITEMS)
         chunks = chunked(todo, max(1, min(LOAD_CHUNK, -(-len(todo) // (jobs * 4)))))
         results = map_chunks(_LOAD_JOB, shared, chunks, jobs, self.options.executor, self._tick("load", len(todo)))
         return {source.shown: outcome
@@ -404,9 +406,9 @@ class Builder:
             raise DiagnosticError([replace(w, severity=Severity.ERROR) for w in site.warnings])
         return site
 
-    def _render(self, site: ResolvedSite, plans: list[PagePlan]) -> list[RenderedFile]:
+    def _render(self, site: ResolvedSite, plans: list[PagePlan], spool: Spool | None) -> list[RenderedFile]:
         return render_pages(site, plans, self.options.executor, jobs=self._jobs(len(plans)),
-                            progress=self._tick("render", len(plans)))
+                            progress=self._tick("render", len(plans)), store=spool.store if spool else None)
 
 
 class _Store:
@@ -482,6 +484,20 @@ class _Store:
             self.cache.save(f"{name}-{bucket:02d}", key, values)
 
 
+@contextlib.contextmanager
+def _spooled(sink: DiskSink | MemorySink, dirty: list[PagePlan]) -> Iterator[Spool | None]:
+    """A spool for the outputs of a build into a folder with something to render (see `output.Spool`);
+    removed unless the write took it over."""
+    if not isinstance(sink, DiskSink) or not dirty:
+        yield None
+        return
+    spool = sink.spool()
+    try:
+        yield spool
+    finally:
+        spool.discard()
+
+
 @functools.lru_cache(maxsize=1 << 17)
 def _bucket(path: str, buckets: int) -> int:
     return int.from_bytes(hashlib.blake2b(path.encode(), digest_size=2).digest(), "big") % buckets
@@ -532,7 +548,9 @@ class _LoadShared:
     allow_html: bool
     now_ns: int
     summarize: bool
-    """Leave the tokens out of the parses (they are going to another process)."""
+    """Keep the parses' tokens as compressed pickles (`SummaryBody`): they are going to another
+    process, or there are many (token objects were two thirds of a big build's memory: about
+    125 KB an article, against 40 KB summarized; issue 4)."""
 
 
 @dataclass

@@ -114,6 +114,68 @@ def file_digest(file: RenderedFile) -> str:
     return digest
 
 
+class SpooledFile(KeptFile):
+    """An output written to the spool as soon as it was rendered (see `Spool`); its bytes are read back only if asked for."""
+
+    def __init__(self, path: str, digest: str, deps: frozenset[str], spool: Spool):  # pylint: disable=super-init-not-called
+        super().__init__(path, digest, deps, spool.folder)
+        object.__setattr__(self, "spool", spool)
+
+    @property  # type: ignore[override]
+    def data(self) -> bytes:
+        return (self.spool.location / self.path).read_bytes()  # type: ignore[attr-defined]
+
+
+class Spool:
+    """The folder the new site is written into while it renders: the staging folder of the swap.
+
+    Holding every rendered page in memory until the write was most of a big build's memory
+    (issue 4: 10,000 articles, about half a gigabyte of pages). A `DiskSink` build therefore
+    writes each output here, beside the output folder, as soon as it is rendered, and keeps
+    only its path, digest and dependencies; the write then links in the unchanged files of the
+    old site and swaps the folder in whole, so output/ is still never half-written. A failed or
+    killed build leaves this folder behind at worst, and the next build removes it.
+    """
+
+    def __init__(self, sink: DiskSink):
+        self.sink = sink
+        parent = sink.folder.resolve().parent
+        with sink.errors_named():
+            parent.mkdir(parents=True, exist_ok=True)
+            self.folder = Path(tempfile.mkdtemp(prefix=f".{sink.folder.name}.new-", dir=parent))
+        self.location = self.folder
+        """Where the spooled files are now: this folder, then the output folder once written."""
+        self.stored: set[str] = set()
+        self._folders: set[str] = {""}
+
+    def store(self, file: RenderedFile) -> SpooledFile:
+        """Write `file` into the spool; what to keep of it instead of its bytes."""
+        data = file.data
+        folder = os.path.dirname(file.path)
+        with self.sink.errors_named(), _writing(file.path):
+            if folder not in self._folders:
+                (self.folder / folder).mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
+            (self.folder / file.path).write_bytes(data)
+        self.stored.add(file.path)
+        return SpooledFile(file.path, hashlib.sha256(data).hexdigest(), file.deps, self)
+
+    def holds(self, file: RenderedFile) -> bool:
+        """Whether `file` is this spool's copy (not a same-named file of an earlier build)."""
+        return isinstance(file, SpooledFile) and file.spool is self  # type: ignore[attr-defined]
+
+    def discard(self) -> None:
+        """Remove the folder (a failed build's, or one whose files were all unchanged)."""
+        if self.location == self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def written_to(self, folder: Path) -> None:
+        """The spooled files are in `folder` now (the swap moved them, or they were the same as there)."""
+        if self.folder.exists() and self.location == self.folder and folder != self.folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.location = folder
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What the last build wrote: digest, size and modification time of every file."""
@@ -203,50 +265,72 @@ class DiskSink:
                 kept[path] = digest
         return kept
 
-    def write(self, files: Iterable[RenderedFile]) -> WriteReport:
-        """Write the site; on any failure (a kill included) the previous one stays as it was."""
-        recover_interrupted_swap(self.folder)
+    def spool(self) -> Spool:
+        """A new spool for this build's outputs (see `Spool`); pass it to `write`."""
+        self.check_folder()
+        return Spool(self)
+
+    def write(self, files: Iterable[RenderedFile], spool: Spool | None = None) -> WriteReport:
+        """Write the site (some files may already be in `spool`); on any failure (a kill included)
+        the previous site stays as it was."""
+        recover_interrupted_swap(self.folder, keep=spool.folder if spool else None)
         self.check_folder()
         manifest = self.manifest()
         files = list(files)
         try:
-            if manifest.files and self.folder.is_dir():
-                return self._update(files, manifest)
-            return self._replace(files, manifest)
+            with self.errors_named():
+                if manifest.files and self.folder.is_dir():
+                    report = self._update(files, manifest, spool)
+                else:
+                    report = self._replace(files, manifest, spool)
+            if spool is not None:
+                spool.written_to(self.folder)
+            return report
+        finally:
+            self._kept = None  # the folder is another one now
+
+    @contextmanager
+    def errors_named(self) -> Iterator[None]:
+        """Turn a refused write into one `OutputWriteError` naming the file (see `_writing`)."""
+        try:
+            yield
         except OSError as exc:
             folder = display_path(self.folder, self.project_root)
             named = isinstance(exc.filename, str) and not os.path.isabs(exc.filename)  # by `_writing`
             raise OutputWriteError(folder, f"{folder}/{exc.filename}" if named else folder,
                                    exc.strerror or str(exc)) from None
-        finally:
-            self._kept = None  # the folder is another one now
 
     # -- a first (or forced) build: every file is new -------------------------------------------------------
 
-    def _replace(self, files: list[RenderedFile], old: Manifest) -> WriteReport:
-        self._stage_and_swap(files, keep=set())
+    def _replace(self, files: list[RenderedFile], old: Manifest, spool: Spool | None) -> WriteReport:
+        self._stage_and_swap(files, set(), spool)
         return WriteReport(len(files), 0, len(set(old.files) - {f.path for f in files}))
 
     # -- later builds: unchanged files are linked, changed ones written ----------------------------------------
 
-    def _update(self, files: list[RenderedFile], old: Manifest) -> WriteReport:
+    def _update(self, files: list[RenderedFile], old: Manifest, spool: Spool | None) -> WriteReport:
         kept = self.kept_outputs()
         same = {f.path for f in files if kept.get(f.path) == file_digest(f) or self._same_bytes(f, old)}
         removed = set(old.files) - {f.path for f in files}
         if len(same) == len(files) and not removed:
+            if spool is not None:
+                spool.written_to(self.folder)  # every spooled file is the same as the one in place
             with _writing(MANIFEST):
                 _write_manifest(self.folder, files)  # no file changed: at most the times of touched files
             return WriteReport(0, len(files), 0)
-        self._stage_and_swap(files, keep=same)
+        self._stage_and_swap(files, same, spool)
         return WriteReport(len(files) - len(same), len(same), len(removed))
 
-    def _stage_and_swap(self, files: list[RenderedFile], keep: set[str]) -> None:
-        """Make the whole new site in a sibling folder (same file system), then swap it in."""
-        parent = self.folder.resolve().parent
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.new-", dir=parent))
+    def _stage_and_swap(self, files: list[RenderedFile], keep: set[str], spool: Spool | None) -> None:
+        """Make the whole new site in a sibling folder (same file system; the spool, if any), then swap it in."""
+        if spool is not None:
+            staging = spool.folder
+        else:
+            parent = self.folder.resolve().parent
+            parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.new-", dir=parent))
         try:
-            self._fill(staging, files, keep)
+            self._fill(staging, files, keep, spool)
             if self.force:  # keep the user's files (check_folder refuses them otherwise)
                 for foreign in self.foreign_files():
                     with _writing(foreign):
@@ -260,11 +344,13 @@ class DiskSink:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
-    def _fill(self, staging: Path, files: list[RenderedFile], keep: set[str]) -> None:
-        """Every file of the new site into `staging`: hard-linked from the old site if unchanged, else written.
+    def _fill(self, staging: Path, files: list[RenderedFile], keep: set[str], spool: Spool | None) -> None:
+        """Every file of the new site into `staging`: hard-linked from the old site if unchanged, else
+        written (unless the spool holds it already).
 
         Folder by folder, linking through open folder handles: a site has thousands of
-        files, and a path object per file cost more than the links themselves.
+        files, and a path object per file cost more than the links themselves. An unchanged
+        file keeps the old one (its inode and time: a sync sees no change), not the spool's copy.
         """
         by_folder: dict[str, list[RenderedFile]] = {}
         for file in files:
@@ -274,13 +360,16 @@ class DiskSink:
             with _writing(folder):
                 target.mkdir(parents=True, exist_ok=True)
             kept = [os.path.basename(f.path) for f in members if f.path in keep]
+            for file in members:
+                if file.path in keep and spool is not None and spool.holds(file):
+                    os.unlink(target / os.path.basename(file.path))
             try:
                 _link_all(self.folder / folder, target, kept)
             except OSError as exc:
                 exc.filename = f"{folder}/{exc.filename}" if folder else exc.filename
                 raise
             for file in members:
-                if file.path not in keep:
+                if file.path not in keep and not (spool is not None and spool.holds(file)):
                     with _writing(file.path):
                         (target / os.path.basename(file.path)).write_bytes(file.data)
 
@@ -408,19 +497,19 @@ def _exchange(new: Path, old: Path) -> bool:
     raise OSError(code, os.strerror(code), str(old))
 
 
-def recover_interrupted_swap(folder: Path) -> None:
-    """If a build was killed between the two renames of a swap, put the previous site back."""
+def recover_interrupted_swap(folder: Path, keep: Path | None = None) -> None:
+    """Clean up after a build that was killed: put the previous site back if it was killed between
+    the two renames of a swap, and remove the folders it was staging (but `keep`, this build's spool)."""
     folder = folder.resolve()
-    if folder.exists():
-        for leftover in folder.parent.glob(f".{folder.name}.old-*"):
+    if not folder.exists():
+        retired = sorted(folder.parent.glob(f".{folder.name}.old-*/site"), key=lambda p: p.stat().st_mtime)
+        if retired:
+            os.rename(retired[-1], folder)
+    for leftover in folder.parent.glob(f".{folder.name}.old-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in folder.parent.glob(f".{folder.name}.new-*"):
+        if keep is None or leftover != keep.resolve():
             shutil.rmtree(leftover, ignore_errors=True)
-        for leftover in folder.parent.glob(f".{folder.name}.new-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
-        return
-    retired = sorted(folder.parent.glob(f".{folder.name}.old-*/site"), key=lambda p: p.stat().st_mtime)
-    if retired:
-        os.rename(retired[-1], folder)
-        recover_interrupted_swap(folder)
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -21,7 +21,7 @@ import os
 import queue
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -78,26 +78,31 @@ def map_chunks(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence
     With an `executor`, chunks are its tasks. Otherwise up to `jobs` forked workers do them
     (in this process when `jobs` is 1, there is one chunk, or forking is unsafe).
     """
+    return list(iter_chunks(job, shared, chunks, jobs, executor, progress))
+
+
+def iter_chunks(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], jobs: int,
+                executor: Executor | None = None, progress: Callable[[int], None] | None = None) -> Iterator[list[R]]:
+    """`map_chunks`, each chunk's results given as soon as it and the chunks before it are done:
+    a caller that writes them away holds one chunk at a time, not the whole site (issue 4: memory)."""
     tick = progress or (lambda _n: None)
     if executor is not None:
         futures = [executor.submit(job.run_chunk, shared, chunk) for chunk in chunks]
-        results = []
         for future, chunk in zip(futures, chunks):
-            results.append(future.result())
+            yield future.result()
             tick(len(chunk))
-        return results
+        return
     if jobs <= 1 or len(chunks) <= 1 or not can_fork():
         context = job.setup(shared)
-        results = []
         for chunk in chunks:
-            results.append(job.run_with(context, chunk))
+            yield job.run_with(context, chunk)
             tick(len(chunk))
-        return results
-    return _fork_map(job, shared, chunks, min(jobs, len(chunks)), tick)
+        return
+    yield from _fork_map(job, shared, chunks, min(jobs, len(chunks)), tick)
 
 
 def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], jobs: int,
-              tick: Callable[[int], None]) -> list[list[R]]:
+              tick: Callable[[int], None]) -> Iterator[list[R]]:
     context = multiprocessing.get_context("fork")
     tasks: Any = context.SimpleQueue()
     results: Any = context.Queue()
@@ -111,7 +116,7 @@ def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[
     try:  # started inside the try: a Ctrl-C between two starts must not orphan the first
         for worker in workers:
             worker.start()
-        return _collect(results, workers, len(chunks), chunks, tick)
+        yield from _collect(results, workers, len(chunks), chunks, tick)
     finally:
         for worker in workers:
             if worker.pid is None:
@@ -123,9 +128,16 @@ def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[
 
 
 def _collect(results: Any, workers: list, count: int, chunks: Sequence[Sequence[T]],
-             tick: Callable[[int], None]) -> list[list[R]]:
+             tick: Callable[[int], None]) -> Iterator[list[R]]:
+    """The workers' results in chunk order, each given once it and those before it have come."""
     done: dict[int, list[R]] = {}
-    while len(done) < count:
+    given = 0
+    while given < count:
+        while given in done:
+            yield done.pop(given)
+            given += 1
+        if given == count:
+            return
         try:
             index, status, payload = results.get(timeout=WORKER_POLL_SECONDS)
         except queue.Empty:
@@ -140,7 +152,6 @@ def _collect(results: Any, workers: list, count: int, chunks: Sequence[Sequence[
             raise RuntimeError(f"a build worker failed:\n{payload}")
         done[index] = payload
         tick(len(chunks[index]))
-    return [done[i] for i in range(count)]
 
 
 def _worker(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], tasks: Any, results: Any) -> None:

@@ -34,7 +34,7 @@ from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, di
 from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, page_path, page_validity
 from site_gen.markdown import make_parser
 from site_gen.model import Article, Document, Topic
-from site_gen.parallel import ChunkJob, chunked, map_chunks
+from site_gen.parallel import ChunkJob, chunked, iter_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan
 from site_gen.publish import AFTER_PAGES, PUBLICATION_KINDS, Publisher, article_publication_plan, page_search_documents, publication_plans
 from site_gen.schema import printable
@@ -184,7 +184,8 @@ def _topics_piece(site: ResolvedSite, facts: Mapping[str, str]) -> bytes:
 
 
 def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor | None = None, *, jobs: int = 1,
-                 progress: Callable[[int], None] | None = None) -> list[RenderedFile]:
+                 progress: Callable[[int], None] | None = None,
+                 store: Callable[[RenderedFile], RenderedFile] | None = None) -> list[RenderedFile]:
     """Render the given plans (all of them for a full build, the dirty ones for a rebuild), in plan order.
 
     The seam for scaling out (issue 4): with `executor` (any `concurrent.futures.Executor`: a
@@ -193,6 +194,8 @@ def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor |
     executor, forked workers that inherit the site render them. Output is the same either way.
     Pages of one document come first, with the `DERIVED_PER_PAGE` values of their documents;
     then the outputs that show every page (index, feeds) or use those values (search-index parts).
+    `store`, if given, is handed each file as it arrives and what it returns is kept instead
+    (a build into a folder writes it to disk there, so a big site's pages are not all held in memory).
     """
     late = [ALL_SOURCES in p.deps or p.kind in AFTER_PAGES for p in plans]
     own = sorted((p for p, after in zip(plans, late) if not after), key=lambda p: p.key)
@@ -201,9 +204,9 @@ def render_pages(site: ResolvedSite, plans: list[PagePlan], executor: Executor |
     workers = jobs if executor is None else max(jobs, 2)
     for wave, most in ((own, RENDER_CHUNK), (everything, 1)):
         size = max(1, min(most, -(-len(wave) // (workers * 4))))
-        for chunk in map_chunks(_RENDER_JOB, site, chunked(wave, size), jobs, executor, progress):
+        for chunk in iter_chunks(_RENDER_JOB, site, chunked(wave, size), jobs, executor, progress):
             for file, values in chunk:
-                done[file.path] = file
+                done[file.path] = store(file) if store else file
                 site.derived_values.update(values)
     return [done[plan.path] for plan in plans]
 

@@ -70,6 +70,26 @@ def test_failed_build_leaves_previous_output_untouched(multi: Path) -> None:
     assert not list(multi.glob(".output.*"))
 
 
+def test_a_build_failing_part_way_through_rendering_leaves_output_and_no_staging(multi: Path) -> None:
+    """Pages are written beside output/ as they render (so a big site is not held in memory);
+    a page failing after others were written must leave nothing of them behind."""
+    assert run_cli("build", cwd=multi).returncode == 0
+    before = snapshot(multi / "output")
+    template = PROJECT / "themes" / "default" / "templates" / "article.html"
+    own = multi / "themes" / "mine" / "templates"
+    own.mkdir(parents=True)
+    last = '{% if page_title == "Summit in Tehran" %}{{ 1 // 0 }}{% endif %}'  # sorted after grain-deal
+    text = template.read_text(encoding="utf-8").replace("{% block content %}", "{% block content %}" + last, 1)
+    (own / "article.html").write_text(text, encoding="utf-8")
+    (multi / "site.yaml").write_text((multi / "site.yaml").read_text(encoding="utf-8") + "theme: mine\n", encoding="utf-8")
+    result = run_cli("build", "--jobs", "1", cwd=multi)
+    assert result.returncode == 1
+    assert "themes/mine/templates/article.html:5:1: error: template error: ZeroDivisionError" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert snapshot(multi / "output") == before
+    assert not list(multi.glob(".output.*"))
+
+
 def test_load_errors_of_all_files_reported_together(tmp_site) -> None:
     root = tmp_site({
         "content/articles/a.md": GOOD_ARTICLE.replace("NATO met.", "Someone met.").replace("note: The", "topic: natoo\n    note: The"),
