@@ -35,7 +35,8 @@ from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library, summarize
+from site_gen.library import (SUMMARY_FORMAT, LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library,
+                              summarize)
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
@@ -423,7 +424,7 @@ class _Store:
     def __init__(self, config: SiteConfig, enabled: bool):
         self.cache = BuildCache(config.root) if enabled else None
         self.allow_html = config.allow_html
-        self.parse_key = f"{__version__}|{config.allow_html}|{_parser_versions()}"
+        self.parse_key = f"{__version__}|{SUMMARY_FORMAT}|{config.allow_html}|{_parser_versions()}"
 
     def index_key(self, sink: DiskSink | MemorySink) -> str:
         """The index belongs to one output folder: a build into another one starts afresh."""

@@ -22,7 +22,7 @@ from markdown_it.utils import EnvType, OptionsDict
 from site_gen import __version__
 from site_gen.annotations import Anchor, annotations_plugin
 from site_gen.dates import rfc3339
-from site_gen.library import ResolvedSite, page_path
+from site_gen.library import ResolvedSite, page_path, tokens_kept
 from site_gen.markdown import make_parser
 from site_gen.model import Article, Topic
 from site_gen.urls import TAG_DIR, absolute_url, article_path, tag_path, topic_path
@@ -112,8 +112,9 @@ class FeedWriter:
         anchors = self.site.bodies[key].anchors
         env = self._env(lambda anchor: f'<sup><a href="{escapeHtml(absolute_url(self.base, page))}#ann-'
                                        f'{escapeHtml(anchor.annotation.id)}">[{anchor.number}]</a></sup>')
-        body = self.md.renderer.render(self.site.bodies[key].tokens, self.md.options, env)
-        notes = "".join(self._note_item(article, anchor) for anchor in anchors)
+        with tokens_kept(self.site.bodies[key]) as parsed:
+            body = self.md.renderer.render(parsed.tokens, self.md.options, env)
+            notes = "".join(self._note_item(article, anchor) for anchor in anchors)
         notes_html = f"<hr>\n<h2>Notes</h2>\n<ol>\n{notes}</ol>\n" if notes else ""
         return self._lead_image(article) + body + notes_html
 

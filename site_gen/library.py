@@ -15,6 +15,7 @@ import posixpath
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, KeysView, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Callable, TypeVar
@@ -78,8 +79,11 @@ class SummaryBody(ParsedBody):
     Parallel builds and the disk cache therefore hand bodies over in this form (issue 4). Reading
     `tokens` or `reader` parses the document again and carries over what the resolve pass set on
     the body's links, so a consumer sees exactly what a full parse gives. A summary made by a
-    worker also carries its tokens as a pickle (`token_blob`), kept as bytes until needed: loading
-    them costs a fifth of parsing again (the anchoring pass is most of a parse).
+    worker or a big build also carries its tokens as a pickle (`token_blob`), kept as bytes until
+    needed: loading them costs a fifth of parsing again (the anchoring pass is most of a parse).
+    The notes' tokens are then in the pickle too (they were a fifth of a summary's memory), and
+    `notes` loads them; a caller reading tokens and notes of one page keeps them meanwhile
+    (`tokens_kept`). What resolve needs of the notes, their links, stays in `links`.
     """
 
     def __init__(self, body: ParsedBody, document: Document, allow_html: bool,  # pylint: disable=super-init-not-called
@@ -88,7 +92,7 @@ class SummaryBody(ParsedBody):
         self.anchors = body.anchors
         self.heading_ids = body.heading_ids
         self.problems = body.problems
-        self.notes = body.notes
+        self._notes = None if token_blob is not None else body.notes
         self.links = body.links
         self.document = document
         self.allow_html = allow_html
@@ -97,6 +101,10 @@ class SummaryBody(ParsedBody):
     @property  # type: ignore[override]
     def tokens(self) -> list[Token]:
         return self.complete().tokens
+
+    @property  # type: ignore[override]
+    def notes(self) -> dict[str, list[Token]]:
+        return self._notes if self._notes is not None else self.complete().notes
 
     @property  # type: ignore[override]
     def reader(self) -> ReaderText | None:
@@ -116,9 +124,13 @@ class SummaryBody(ParsedBody):
         """
         if self._full is not None:
             return self._full
-        full = self._parse() if self.token_blob is None else self._unpickle()
-        fresh = [use for use in full.links if not use.note]
-        for new, old in zip(fresh, (use for use in self.links if not use.note)):
+        if self.token_blob is not None:  # body and notes from the pickle: all their links take resolve's findings
+            full = self._unpickle()
+            pairs = zip(full.links, self.links)
+        else:  # parsed again: the body's links do; the notes are the summary's own, resolved
+            full = self._parse()
+            pairs = zip((use for use in full.links if not use.note), (use for use in self.links if not use.note))
+        for new, old in pairs:
             new.token.meta = dict(old.token.meta)
         return full
 
@@ -133,9 +145,9 @@ class SummaryBody(ParsedBody):
 
     def _unpickle(self) -> ParsedBody:
         assert self.token_blob is not None
-        tokens = pickle.loads(zlib.decompress(self.token_blob))
-        links = _link_uses(tokens, "") + [use for use in self.links if use.note]
-        return ParsedBody(tokens, self.anchors, None, self.heading_ids, self.problems, self.notes, links)
+        tokens, notes = pickle.loads(zlib.decompress(self.token_blob))
+        links = _link_uses(tokens, "") + [use for note_id, note in notes.items() for use in _link_uses(note, note_id)]
+        return ParsedBody(tokens, self.anchors, None, self.heading_ids, self.problems, notes, links)
 
     def release(self) -> None:
         """Drop the tokens again (they are parsed anew when next needed): bounds a build's memory."""
@@ -154,8 +166,26 @@ def summarize(body: ParsedBody, document: Document, allow_html: bool, with_token
         return body
     # zlib at its fastest level: a fifth of the size for a fifth of a millisecond; every page's
     # blob stays in the parent's memory and in the disk cache (issue 4: peak memory)
-    blob = zlib.compress(pickle.dumps(body.tokens, protocol=pickle.HIGHEST_PROTOCOL), 1) if with_tokens else None
+    blob = zlib.compress(pickle.dumps((body.tokens, body.notes), protocol=pickle.HIGHEST_PROTOCOL), 1) if with_tokens else None
     return SummaryBody(body, document, allow_html, blob)
+
+
+SUMMARY_FORMAT = 2
+"""What a pickled `SummaryBody` holds (2: the notes in `token_blob`); part of the cache's key."""
+
+
+@contextmanager
+def tokens_kept(body: ParsedBody) -> Iterator[ParsedBody]:
+    """`body`, its tokens and notes loaded once while the caller reads them (a summary's are
+    otherwise loaded again on each read, see `SummaryBody`), and dropped after."""
+    if isinstance(body, SummaryBody) and not body.is_complete:
+        body.keep()
+        try:
+            yield body
+        finally:
+            body.release()
+    else:
+        yield body
 
 
 ParseCache = dict[str, tuple[Document, ParsedBody]]

@@ -21,7 +21,7 @@ from markdown_it.token import Token
 
 from site_gen import __version__
 from site_gen.diagnostics import Diagnostic, SourceLocation, error
-from site_gen.library import ResolvedSite
+from site_gen.library import ResolvedSite, tokens_kept
 from site_gen.markdown import walk
 from site_gen.model import Article, Document
 
@@ -65,15 +65,17 @@ def _occurrences(site: ResolvedSite) -> Iterator[tuple[str, SourceLocation]]:
     documents: list[Document] = [*site.articles, *site.topics]
     for doc in documents:
         key = ("article" if isinstance(doc, Article) else "topic", doc.slug)
-        yield from _token_links(site.bodies[key].tokens, partial(_body_location, doc))
+        with tokens_kept(site.bodies[key]) as parsed:
+            yield from _token_links(parsed.tokens, partial(_body_location, doc))
+            for annotation in getattr(doc, "annotations", ()):
+                notes = parsed.notes.get(annotation.id, [])
+                yield from _token_links(notes, lambda _line, where=annotation.location: where)
         for source in getattr(doc, "sources", ()):
             yield source.url, source.location
     for article in site.articles:
         if article.provenance.url:
             yield article.provenance.url, article.location
         for annotation in article.annotations:
-            notes = site.notes.get((article.slug, annotation.id), [])
-            yield from _token_links(notes, lambda _line, where=annotation.location: where)
             for source in annotation.sources:
                 yield source.url, source.location
 

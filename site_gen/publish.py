@@ -23,7 +23,7 @@ from site_gen.dates import rfc3339
 from site_gen.diagnostics import Diagnostic, SourceLocation, warning
 from site_gen.feeds import FEED_PATH, FeedWriter, lead_image_path, tag_feed_path
 from site_gen.jsonld import annotations_path, plain_text, render_annotations
-from site_gen.library import PageKey, ResolvedSite
+from site_gen.library import PageKey, ResolvedSite, tokens_kept
 from site_gen.model import Article
 from site_gen.plans import ALL_SOURCES, PagePlan
 from site_gen.search import (SEARCH_INDEX_PATH, page_entries, part_count, part_of, part_path, render_search_index,
@@ -135,10 +135,9 @@ def page_search_documents(site: ResolvedSite, key: PageKey) -> bytes:
 
     Made where the page's tokens are, and kept between builds (and in the cache) with the page.
     """
-    notes = {}
-    if key[0] == "article":
-        notes = {a.annotation.id: plain_text(site.notes[(key[1], a.annotation.id)]) for a in site.bodies[key].anchors}
-    return page_entries(site, key, plain_text(site.bodies[key].tokens), notes)
+    with tokens_kept(site.bodies[key]) as body:
+        notes = {a.annotation.id: plain_text(body.notes[a.annotation.id]) for a in body.anchors} if key[0] == "article" else {}
+        return page_entries(site, key, plain_text(body.tokens), notes)
 
 
 class Publisher:
