@@ -35,8 +35,7 @@ from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import (SUMMARY_FORMAT, LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library,
-                              summarize)
+from site_gen.library import LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library, summarize
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
@@ -53,6 +52,9 @@ _KIND = operator.attrgetter("kind")
 _ENTRY_PAGE = operator.itemgetter(1)
 """The page of a `ResolvedSite.derived_values` entry (name, page key)."""
 _ANNOTATIONS = operator.attrgetter("annotations")
+CACHE_FORMAT = 3
+"""The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
+token pickle; 3, search documents are kept compressed. Bump it when that shape changes."""
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
 the templates) costs more than it saves."""
@@ -424,7 +426,7 @@ class _Store:
     def __init__(self, config: SiteConfig, enabled: bool):
         self.cache = BuildCache(config.root) if enabled else None
         self.allow_html = config.allow_html
-        self.parse_key = f"{__version__}|{SUMMARY_FORMAT}|{config.allow_html}|{_parser_versions()}"
+        self.parse_key = f"{__version__}|{CACHE_FORMAT}|{config.allow_html}|{_parser_versions()}"
 
     def index_key(self, sink: DiskSink | MemorySink) -> str:
         """The index belongs to one output folder: a build into another one starts afresh."""
@@ -658,7 +660,7 @@ def _counts(site: ResolvedSite) -> SiteCounts:
 def _fingerprint(config: SiteConfig, options: BuildOptions) -> str:
     """Everything besides content that shapes every page: config, theme files, options, version."""
     shown_anywhere = replace(config, config_path="")  # the same site, whatever folder the command runs in
-    digest = hashlib.blake2b(repr((shown_anywhere, options.drafts, __version__)).encode(), digest_size=16)
+    digest = hashlib.blake2b(repr((shown_anywhere, options.drafts, __version__, CACHE_FORMAT)).encode(), digest_size=16)
     for theme in config.theme_paths():
         for file in sorted((theme / "templates").rglob("*")) if (theme / "templates").is_dir() else []:
             if file.is_file():

@@ -170,10 +170,6 @@ def summarize(body: ParsedBody, document: Document, allow_html: bool, with_token
     return SummaryBody(body, document, allow_html, blob)
 
 
-SUMMARY_FORMAT = 2
-"""What a pickled `SummaryBody` holds (2: the notes in `token_blob`); part of the cache's key."""
-
-
 @contextmanager
 def tokens_kept(body: ParsedBody) -> Iterator[ParsedBody]:
     """`body`, its tokens and notes loaded once while the caller reads them (a summary's are
