@@ -35,7 +35,8 @@ from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library, summarize
+from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library,
+                              summarize)
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
@@ -52,9 +53,10 @@ _KIND = operator.attrgetter("kind")
 _ENTRY_PAGE = operator.itemgetter(1)
 """The page of a `ResolvedSite.derived_values` entry (name, page key)."""
 _ANNOTATIONS = operator.attrgetter("annotations")
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 """The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
-token pickle; 3, search documents are kept compressed. Bump it when that shape changes."""
+token pickle; 3, search documents are kept compressed; 4, pages keep what linking them found.
+Bump it when that shape changes."""
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
 the templates) costs more than it saves."""
@@ -164,10 +166,19 @@ class PageRecord:
     body: ParsedBody
     facts: str = ""
     """`render.document_facts` of the document: listings depend on it, not on the body."""
+    linked: LinkedDocument | None = None
+    """In the disk cache: what linking the page found in the build that saved it (see `_Store.save`)."""
 
     def summarized(self, allow_html: bool, with_tokens: bool = False) -> PageRecord:
         """This record with its body's token objects left out, to pickle cheaply (see library.SummaryBody)."""
         return replace(self, body=summarize(self.body, self.document, allow_html, with_tokens))
+
+    def with_links(self, linked: LinkedDocument | None, universe: int) -> PageRecord:
+        """This record with `linked` (made against the universe whose stable digest is `universe`),
+        if it is about this very document and parse; else with none."""
+        if linked is None or linked.document is not self.document or linked.body is not self.body:
+            return replace(self, linked=None) if self.linked is not None else self
+        return replace(self, linked=replace(linked, universe=universe))
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,8 @@ class SiteIndex:
     counts: SiteCounts
     other_stats: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
     """Theme files and images -> stat: a build with nothing to do must not miss a stylesheet edit."""
+    universe: int = 0
+    """The site's `stable_universe`: when the next build's differs, every page was linked again."""
 
 
 class _Facts(Mapping[str, str]):
@@ -310,16 +323,17 @@ class Builder:
         outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
         index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
                           outputs, site.warnings, _counts(site),
-                          _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}))
+                          _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}), site.stable_universe)
         self.state = _State(index, by_path, site, pages, deps=deps)
-        self._save(store, changed, {site.document((p.kind, p.key)).path for p in dirty
-                                    if p.kind in ("article", "topic")}, sink)
+        relinked = state.index is not None and state.index.universe != index.universe  # every page's saved links are stale
+        self._save(store, changed | set(pages) if relinked else changed,
+                   {site.document((p.kind, p.key)).path for p in dirty if p.kind in ("article", "topic")}, sink)
         return BuildResult(config, _LazySite(lambda: site), files, report, time.perf_counter() - started,
                            index.counts, site.warnings, frozenset(rendered))
 
     def _save(self, store: _Store, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink) -> None:
         if not self.options.save_cache_later:
-            store.save(self.state, changed, rendered, sink)  # type: ignore[arg-type]
+            store.save(self.state, changed, rendered, sink, self.link_memo)  # type: ignore[arg-type]
             return
         if self._unsaved is not None:  # builds since the last save: their changes are saved together
             changed, rendered = changed | self._unsaved[1], rendered | self._unsaved[2]
@@ -330,7 +344,7 @@ class Builder:
         if self._unsaved is not None and self.state is not None:
             store, changed, rendered, sink = self._unsaved
             self._unsaved = None
-            store.save(self.state, changed, rendered, sink)
+            store.save(self.state, changed, rendered, sink, self.link_memo)
 
     def _config(self) -> SiteConfig:
         config = _config_of(self.config_file, self.options)
@@ -404,7 +418,7 @@ class Builder:
         library = assemble_library([record.document for record in pages.values()], [])
         parses: dict[str, tuple[Document, ParsedBody]] = {p: (r.document, r.body) for p, r in pages.items()}
         site = resolve_library(config, library, include_drafts=self.options.drafts, cache=parses, link_memo=self.link_memo,
-                               page_memo=self.page_memo)
+                               page_memo=self.page_memo, saved_links=lambda path: pages[path].linked if path in pages else None)
         if self.options.strict and site.warnings:
             raise DiagnosticError([replace(w, severity=Severity.ERROR) for w in site.warnings])
         return site
@@ -455,13 +469,16 @@ class _Store:
             found.update(entry if isinstance(entry, dict) else {})
         return found
 
-    def save(self, state: _State, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink) -> None:
-        """Store the changed buckets of parses and derived values, then the index (for a folder on disk)."""
+    def save(self, state: _State, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink,
+             links: LinkMemo) -> None:
+        """Store the changed buckets of parses (each with what linking it found, from `links`) and
+        derived values, then the index (for a folder on disk)."""
         if self.cache is None:
             return
         fresh = not (self.cache.folder / "pages-00.pickle").exists()
         wanted = None if fresh else {_bucket(p, self.PAGE_BUCKETS) for p in changed}  # summarizing costs: only what is saved
-        pages = {p: r.summarized(self.allow_html) for p, r in state.pages.items()
+        universe = state.site.stable_universe if state.site is not None else 0
+        pages = {p: r.summarized(self.allow_html).with_links(links.get(p), universe) for p, r in state.pages.items()
                  if wanted is None or _bucket(p, self.PAGE_BUCKETS) in wanted}
         self._save_buckets("pages", self.parse_key, pages, None if fresh else changed)
         if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:

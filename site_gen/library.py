@@ -10,13 +10,14 @@ tag lists, and which pages each page links to (its dependencies).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import pickle
 import posixpath
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, KeysView, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, Callable, TypeVar
 from pathlib import Path
@@ -211,6 +212,9 @@ class LinkedDocument:
 
 LinkMemo = dict[str, LinkedDocument]
 """Source path -> its `LinkedDocument`; kept by the caller between builds."""
+SavedLinks = Callable[[str], "LinkedDocument | None"]
+"""Source path -> the `LinkedDocument` a build of another process saved with the page (its
+`universe` is then the site's `stable_universe`), if any."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +254,9 @@ class ResolvedSite:
     universe: int = 0
     """A hash of every page's key, path and title, the aliases and the drafts (see `LinkedDocument`):
     while it and a page's document and parse are the same, so is all that page shows of others."""
+    stable_universe: int = 0
+    """The universe as a digest that is the same in every process (`universe` is a Python hash,
+    seeded per process): what a `LinkedDocument` saved in the cache is checked against."""
     memo: PageMemo = field(default_factory=PageMemo, repr=False, compare=False)
     """Values about single pages kept between builds (see `page_validity`); the Builder's own."""
 
@@ -330,16 +337,17 @@ def page_path(key: PageKey) -> str:
 
 def resolve_library(config: SiteConfig, library: Library, include_drafts: bool = False,
                     cache: ParseCache | None = None, link_memo: LinkMemo | None = None,
-                    page_memo: PageMemo | None = None) -> ResolvedSite:
+                    page_memo: PageMemo | None = None, saved_links: SavedLinks | None = None) -> ResolvedSite:
     """Anchor, link and cross-reference everything; raise DiagnosticError listing all errors.
 
     `cache`, `link_memo` and `page_memo` (kept by the caller between builds) save re-parsing,
-    re-linking and re-deriving what unchanged files contribute.
+    re-linking and re-deriving what unchanged files contribute; `saved_links` gives what an
+    earlier process found when linking a page (from the disk cache), used while still valid.
     """
     articles = tuple(a for a in library.articles if include_drafts or not a.draft)
     resolver = _Resolver(config, articles, library.topics, {a.slug for a in library.articles if a.draft and not include_drafts})
     site = resolver.run(cache if cache is not None else {}, link_memo if link_memo is not None else {},
-                        page_memo or PageMemo())
+                        page_memo or PageMemo(), saved_links or (lambda _path: None))
     if resolver.errors:
         raise DiagnosticError(resolver.errors + resolver.warnings)
     return site
@@ -368,11 +376,22 @@ class _Resolver:
         self.images: dict[str, str] = {}
         self.used_files = False
         """Set when a link or image needed the file system (then its result is not memoized)."""
-        self.universe = hash((tuple((key, doc.path, doc.title) for key, doc in self.docs.items()),
-                              tuple(sorted(self.by_alias.items())), tuple(sorted(drafts))))
+        self.universe = hash(self._universe_items())
+        self.stable_universe = 0
+        self.saved: SavedLinks = lambda _path: None
 
-    def run(self, cache: ParseCache, link_memo: LinkMemo, page_memo: PageMemo) -> ResolvedSite:
+    def _universe_items(self) -> tuple:
+        return (tuple((key, doc.path, doc.title) for key, doc in self.docs.items()),
+                tuple(sorted(self.by_alias.items())), tuple(sorted(self.drafts)))
+
+    def _stable_universe(self) -> int:
+        """The universe's digest, the same in every process (made once while the universe is the same)."""
+        return int.from_bytes(hashlib.blake2b(repr(self._universe_items()).encode(), digest_size=8).digest(), "big")
+
+    def run(self, cache: ParseCache, link_memo: LinkMemo, page_memo: PageMemo, saved: SavedLinks) -> ResolvedSite:
         bodies = {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
+        self.stable_universe = page_memo.remember("stable-universe", "", (self.universe,), self._stable_universe)
+        self.saved = saved
         linked = [self._link_memoized(key, doc, bodies[key], link_memo) for key, doc in self.docs.items()]
         notes = NoteTokens(bodies)
         self._check_fragments(bodies)
@@ -383,7 +402,7 @@ class _Resolver:
         self._warn_empty_summaries()
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
                             dict(self.links), self.assets, self.warnings,  # type: ignore[arg-type]
-                            self.images, self.universe, page_memo)
+                            self.images, self.universe, self.stable_universe, page_memo)
 
     # -- bodies and notes ------------------------------------------------------------------
 
@@ -398,6 +417,8 @@ class _Resolver:
     def _link_memoized(self, key: PageKey, doc: Document, body: ParsedBody, memo: LinkMemo) -> LinkedDocument:
         """`_link_document`, or what it found last time when that still holds (see `LinkedDocument`)."""
         known = memo.get(doc.path)
+        if known is None or known.document is not doc or known.body is not body or known.universe != self.universe:
+            known = self._saved_link(doc, body, memo)
         if known is not None and known.document is doc and known.body is body and known.universe == self.universe:
             if known.links:
                 self.links[key] = known.links  # the same object build after build: values kept about the page stay valid
@@ -415,6 +436,15 @@ class _Resolver:
         else:
             memo.pop(doc.path, None)
         return found
+
+    def _saved_link(self, doc: Document, body: ParsedBody, memo: LinkMemo) -> LinkedDocument | None:
+        """What the process that saved this page found linking it, if it still holds: the page's
+        link tokens carry what that linking set on them (they were saved after it)."""
+        saved = self.saved(doc.path)
+        if saved is None or saved.document is not doc or saved.body is not body or saved.universe != self.stable_universe:
+            return None
+        memo[doc.path] = known = replace(saved, universe=self.universe)
+        return known
 
     def _link_document(self, key: PageKey, doc: Document, body: ParsedBody) -> None:
         """Checks that need the other pages: topics, links, fragments, images."""

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT
+from site_gen import library
 from site_gen.build import BuildOptions, Builder, BuildResult
 from site_gen.diagnostics import DiagnosticError
 from site_gen.output import MANIFEST, DiskSink, MemorySink
@@ -183,6 +184,30 @@ def _assert_rendered_only_what_shows_it(site: Path, name: str, in_memory: BuildR
                 if p.startswith("articles/") and p.endswith(".html")}
     assert rendered == {slug} | linking
     assert command.rendered == in_memory.rendered
+
+
+def test_a_new_process_reuses_the_link_checks_saved_in_the_cache_and_stays_exact(site: Path, monkeypatch) -> None:
+    """Pages saved as summaries (as big and parallel builds save them) keep what checking their
+    links found; a new process relinks only the changed pages, or every page when titles changed."""
+    Builder(site / "site.yaml", BuildOptions(jobs=2)).build()
+    linked: list[str] = []
+    original = library._Resolver._link_document  # pylint: disable=protected-access
+
+    def counting(resolver, key, doc, body):  # type: ignore[no-untyped-def]
+        linked.append(doc.path)
+        return original(resolver, key, doc, body)
+    monkeypatch.setattr(library._Resolver, "_link_document", counting)  # pylint: disable=protected-access
+    rng = random.Random(5)
+    for edit in (change_text, change_title, change_text):
+        linked.clear()
+        what = edit(site, rng)
+        Builder(site / "site.yaml", BuildOptions(jobs=2)).build()
+        relinked = sorted(linked)
+        assert disk_files(site / "output") == clean_build(site), what
+        if edit is change_text:
+            assert relinked == [f"content/articles/{what.split()[-1]}"], what
+        else:  # a title is in every link label: every page is checked again
+            assert len(relinked) == len(_articles(site)) + len(_topics(site)), what
 
 
 def test_a_failed_build_leaves_the_incremental_state_as_it_was(site: Path) -> None:
