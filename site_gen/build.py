@@ -21,7 +21,9 @@ import gc
 import hashlib
 import operator
 import os
+import pickle
 import tempfile
+import zlib
 import time
 from collections import Counter
 from itertools import compress, repeat
@@ -53,9 +55,9 @@ _KIND = operator.attrgetter("kind")
 _ENTRY_PAGE = operator.itemgetter(1)
 """The page of a `ResolvedSite.derived_values` entry (name, page key)."""
 _ANNOTATIONS = operator.attrgetter("annotations")
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 """The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
-token pickle; 3, search documents are kept compressed; 4, pages keep what linking them found.
+token pickle; 4, pages keep what linking them found; 5, derived values are stored compressed.
 Bump it when that shape changes."""
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
@@ -466,6 +468,8 @@ class _Store:
         found: dict = {}
         for bucket in range(self.PAGE_BUCKETS):
             entry = self.cache.load(f"{name}-{bucket:02d}", key)
+            if isinstance(entry, bytes):  # derived values, compressed (see _save_buckets)
+                entry = pickle.loads(zlib.decompress(entry))
             found.update(entry if isinstance(entry, dict) else {})
         return found
 
@@ -501,7 +505,10 @@ class _Store:
             if bucket in grouped:
                 grouped[bucket][entry] = value
         for bucket, values in grouped.items():
-            self.cache.save(f"{name}-{bucket:02d}", key, values)
+            if name == "derived":  # text (search documents) that compresses to a third: a third to read and sign
+                self.cache.save(f"{name}-{bucket:02d}", key, zlib.compress(pickle.dumps(values, pickle.HIGHEST_PROTOCOL), 1))
+            else:
+                self.cache.save(f"{name}-{bucket:02d}", key, values)
 
 
 @contextlib.contextmanager

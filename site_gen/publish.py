@@ -15,7 +15,6 @@ This module plans those outputs (`publication_plans`, `article_publication_plan`
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Mapping
 from functools import partial
 from dataclasses import dataclass
@@ -133,20 +132,18 @@ def skipped_outputs_warning(config: SiteConfig, tag_count: int) -> list[Diagnost
 
 
 def page_search_documents(site: ResolvedSite, key: PageKey) -> bytes:
-    """A page's documents in the search index, encoded and compressed (`search_documents` opens them);
-    a `ResolvedSite.derived` value (see render.DERIVED_PER_PAGE).
+    """A page's documents in the search index, encoded; a `ResolvedSite.derived` value (see render.DERIVED_PER_PAGE).
 
-    Made where the page's tokens are, and kept between builds (and in the cache) with the page:
-    compressed, as every page's are kept (a third of the size: 50 MB less at 10,000 articles).
+    Made where the page's tokens are, and kept between builds (and in the cache) with the page.
     """
     with tokens_kept(site.bodies[key]) as body:
         notes = {a.annotation.id: plain_text(body.notes[a.annotation.id]) for a in body.anchors} if key[0] == "article" else {}
-        return zlib.compress(page_entries(site, key, plain_text(body.tokens), notes), 1)
+        return page_entries(site, key, plain_text(body.tokens), notes)
 
 
 def search_documents(site: ResolvedSite, key: PageKey) -> bytes:
-    """A page's documents in the search index, as `search.page_entries` encodes them."""
-    return zlib.decompress(site.derived(key, page_search_documents))
+    """A page's documents in the search index (kept, or made now)."""
+    return site.derived(key, page_search_documents)
 
 
 class Publisher:
