@@ -175,12 +175,11 @@ class PageRecord:
         """This record with its body's token objects left out, to pickle cheaply (see library.SummaryBody)."""
         return replace(self, body=summarize(self.body, self.document, allow_html, with_tokens))
 
-    def with_links(self, linked: LinkedDocument | None, universe: int) -> PageRecord:
-        """This record with `linked` (made against the universe whose stable digest is `universe`),
-        if it is about this very document and parse; else with none."""
+    def with_links(self, linked: LinkedDocument | None) -> PageRecord:
+        """This record with `linked` if it is about this very document and parse; else with none."""
         if linked is None or linked.document is not self.document or linked.body is not self.body:
-            return replace(self, linked=None) if self.linked is not None else self
-        return replace(self, linked=replace(linked, universe=universe))
+            linked = None
+        return self if linked is self.linked else replace(self, linked=linked)
 
 
 @dataclass(frozen=True)
@@ -205,7 +204,7 @@ class SiteIndex:
     other_stats: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
     """Theme files and images -> stat: a build with nothing to do must not miss a stylesheet edit."""
     universe: int = 0
-    """The site's `stable_universe`: when the next build's differs, every page was linked again."""
+    """The site's universe: when the next build's differs, every page was linked again."""
 
 
 class _Facts(Mapping[str, str]):
@@ -325,7 +324,7 @@ class Builder:
         outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
         index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
                           outputs, site.warnings, _counts(site),
-                          _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}), site.stable_universe)
+                          _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}), site.universe)
         self.state = _State(index, by_path, site, pages, deps=deps)
         relinked = state.index is not None and state.index.universe != index.universe  # every page's saved links are stale
         self._save(store, changed | set(pages) if relinked else changed,
@@ -481,8 +480,7 @@ class _Store:
             return
         fresh = not (self.cache.folder / "pages-00.pickle").exists()
         wanted = None if fresh else {_bucket(p, self.PAGE_BUCKETS) for p in changed}  # summarizing costs: only what is saved
-        universe = state.site.stable_universe if state.site is not None else 0
-        pages = {p: r.summarized(self.allow_html).with_links(links.get(p), universe) for p, r in state.pages.items()
+        pages = {p: r.summarized(self.allow_html).with_links(links.get(p)) for p, r in state.pages.items()
                  if wanted is None or _bucket(p, self.PAGE_BUCKETS) in wanted}
         self._save_buckets("pages", self.parse_key, pages, None if fresh else changed)
         if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:

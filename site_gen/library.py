@@ -17,7 +17,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterator, KeysView, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any, Callable, TypeVar
 from pathlib import Path
@@ -213,8 +213,7 @@ class LinkedDocument:
 LinkMemo = dict[str, LinkedDocument]
 """Source path -> its `LinkedDocument`; kept by the caller between builds."""
 SavedLinks = Callable[[str], "LinkedDocument | None"]
-"""Source path -> the `LinkedDocument` a build of another process saved with the page (its
-`universe` is then the site's `stable_universe`), if any."""
+"""Source path -> the `LinkedDocument` a build of another process saved with the page, if any."""
 
 
 @dataclass(frozen=True)
@@ -252,11 +251,9 @@ class ResolvedSite:
     images: dict[str, str] = field(default_factory=dict)
     """Article slug -> output path of its lead image (`image.src`, resolved like a Markdown image)."""
     universe: int = 0
-    """A hash of every page's key, path and title, the aliases and the drafts (see `LinkedDocument`):
-    while it and a page's document and parse are the same, so is all that page shows of others."""
-    stable_universe: int = 0
-    """The universe as a digest that is the same in every process (`universe` is a Python hash,
-    seeded per process): what a `LinkedDocument` saved in the cache is checked against."""
+    """A digest of every page's key, path and title, the aliases and the drafts (see `LinkedDocument`):
+    while it and a page's document and parse are the same, so is all that page shows of others.
+    The same in every process, so what one build saved in the cache is checked against it."""
     memo: PageMemo = field(default_factory=PageMemo, repr=False, compare=False)
     """Values about single pages kept between builds (see `page_validity`); the Builder's own."""
 
@@ -376,21 +373,23 @@ class _Resolver:
         self.images: dict[str, str] = {}
         self.used_files = False
         """Set when a link or image needed the file system (then its result is not memoized)."""
-        self.universe = hash(self._universe_items())
-        self.stable_universe = 0
+        self.universe = 0
         self.saved: SavedLinks = lambda _path: None
 
     def _universe_items(self) -> tuple:
         return (tuple((key, doc.path, doc.title) for key, doc in self.docs.items()),
                 tuple(sorted(self.by_alias.items())), tuple(sorted(self.drafts)))
 
-    def _stable_universe(self) -> int:
-        """The universe's digest, the same in every process (made once while the universe is the same)."""
-        return int.from_bytes(hashlib.blake2b(repr(self._universe_items()).encode(), digest_size=8).digest(), "big")
+    def _universe(self, memo: PageMemo) -> int:
+        """The universe's digest, the same in every process. Made again only when the items' Python
+        hash (seeded per process, but cheap) changes: hashing their text took 4 ms a rebuild."""
+        items = self._universe_items()
+        return memo.remember("universe", "", (hash(items),),
+                             lambda: int.from_bytes(hashlib.blake2b(repr(items).encode(), digest_size=8).digest(), "big"))
 
     def run(self, cache: ParseCache, link_memo: LinkMemo, page_memo: PageMemo, saved: SavedLinks) -> ResolvedSite:
         bodies = {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
-        self.stable_universe = page_memo.remember("stable-universe", "", (self.universe,), self._stable_universe)
+        self.universe = self._universe(page_memo)
         self.saved = saved
         linked = [self._link_memoized(key, doc, bodies[key], link_memo) for key, doc in self.docs.items()]
         notes = NoteTokens(bodies)
@@ -402,7 +401,7 @@ class _Resolver:
         self._warn_empty_summaries()
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
                             dict(self.links), self.assets, self.warnings,  # type: ignore[arg-type]
-                            self.images, self.universe, self.stable_universe, page_memo)
+                            self.images, self.universe, page_memo)
 
     # -- bodies and notes ------------------------------------------------------------------
 
@@ -417,9 +416,13 @@ class _Resolver:
     def _link_memoized(self, key: PageKey, doc: Document, body: ParsedBody, memo: LinkMemo) -> LinkedDocument:
         """`_link_document`, or what it found last time when that still holds (see `LinkedDocument`)."""
         known = memo.get(doc.path)
-        if known is None or known.document is not doc or known.body is not body or known.universe != self.universe:
-            known = self._saved_link(doc, body, memo)
-        if known is not None and known.document is doc and known.body is body and known.universe == self.universe:
+        if not self._still_holds(known, doc, body):
+            known = self.saved(doc.path)  # what the process that saved the page found; its link tokens carry it
+            if self._still_holds(known, doc, body):
+                memo[doc.path] = known  # type: ignore[assignment]
+            else:
+                known = None
+        if known is not None:
             if known.links:
                 self.links[key] = known.links  # the same object build after build: values kept about the page stay valid
             self.fragments.extend(known.fragments)
@@ -437,14 +440,8 @@ class _Resolver:
             memo.pop(doc.path, None)
         return found
 
-    def _saved_link(self, doc: Document, body: ParsedBody, memo: LinkMemo) -> LinkedDocument | None:
-        """What the process that saved this page found linking it, if it still holds: the page's
-        link tokens carry what that linking set on them (they were saved after it)."""
-        saved = self.saved(doc.path)
-        if saved is None or saved.document is not doc or saved.body is not body or saved.universe != self.stable_universe:
-            return None
-        memo[doc.path] = known = replace(saved, universe=self.universe)
-        return known
+    def _still_holds(self, known: LinkedDocument | None, doc: Document, body: ParsedBody) -> bool:
+        return known is not None and known.document is doc and known.body is body and known.universe == self.universe
 
     def _link_document(self, key: PageKey, doc: Document, body: ParsedBody) -> None:
         """Checks that need the other pages: topics, links, fragments, images."""
