@@ -145,20 +145,17 @@ class Spool:
             self.folder = Path(tempfile.mkdtemp(prefix=f".{sink.folder.name}.new-", dir=parent))
         self.location = self.folder
         """Where the spooled files are now: this folder, then the output folder once written."""
-        self.stored: set[str] = set()
         self._folders: set[str] = {""}
 
     def store(self, file: RenderedFile) -> SpooledFile:
         """Write `file` into the spool; what to keep of it instead of its bytes."""
-        data = file.data
         folder = os.path.dirname(file.path)
         with self.sink.errors_named(), _writing(file.path):
             if folder not in self._folders:
                 (self.folder / folder).mkdir(parents=True, exist_ok=True)
                 self._folders.add(folder)
-            (self.folder / file.path).write_bytes(data)
-        self.stored.add(file.path)
-        return SpooledFile(file.path, hashlib.sha256(data).hexdigest(), file.deps, self)
+            (self.folder / file.path).write_bytes(file.data)
+        return SpooledFile(file.path, file_digest(file), file.deps, self)
 
     def holds(self, file: RenderedFile) -> bool:
         """Whether `file` is this spool's copy (not a same-named file of an earlier build)."""
@@ -170,9 +167,9 @@ class Spool:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def written_to(self, folder: Path) -> None:
-        """The spooled files are in `folder` now (the swap moved them, or they were the same as there)."""
-        if self.folder.exists() and self.location == self.folder and folder != self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        """The spooled files are in `folder` now (the swap moved them there, or the same were there:
+        then this folder, still holding copies, goes)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
         self.location = folder
 
 
@@ -322,13 +319,9 @@ class DiskSink:
         return WriteReport(len(files) - len(same), len(same), len(removed))
 
     def _stage_and_swap(self, files: list[RenderedFile], keep: set[str], spool: Spool | None) -> None:
-        """Make the whole new site in a sibling folder (same file system; the spool, if any), then swap it in."""
-        if spool is not None:
-            staging = spool.folder
-        else:
-            parent = self.folder.resolve().parent
-            parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.new-", dir=parent))
+        """Make the whole new site in a sibling folder (same file system: the spool), then swap it in."""
+        spool = spool or Spool(self)
+        staging = spool.folder
         try:
             self._fill(staging, files, keep, spool)
             if self.force:  # keep the user's files (check_folder refuses them otherwise)
@@ -344,7 +337,7 @@ class DiskSink:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
-    def _fill(self, staging: Path, files: list[RenderedFile], keep: set[str], spool: Spool | None) -> None:
+    def _fill(self, staging: Path, files: list[RenderedFile], keep: set[str], spool: Spool) -> None:
         """Every file of the new site into `staging`: hard-linked from the old site if unchanged, else
         written (unless the spool holds it already).
 
@@ -361,7 +354,7 @@ class DiskSink:
                 target.mkdir(parents=True, exist_ok=True)
             kept = [os.path.basename(f.path) for f in members if f.path in keep]
             for file in members:
-                if file.path in keep and spool is not None and spool.holds(file):
+                if file.path in keep and spool.holds(file):
                     os.unlink(target / os.path.basename(file.path))
             try:
                 _link_all(self.folder / folder, target, kept)
@@ -369,7 +362,7 @@ class DiskSink:
                 exc.filename = f"{folder}/{exc.filename}" if folder else exc.filename
                 raise
             for file in members:
-                if file.path not in keep and not (spool is not None and spool.holds(file)):
+                if file.path not in keep and not spool.holds(file):
                     with _writing(file.path):
                         (target / os.path.basename(file.path)).write_bytes(file.data)
 
