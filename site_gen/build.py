@@ -23,11 +23,11 @@ import operator
 import os
 import pickle
 import tempfile
-import zlib
 import time
+import zlib
 from collections import Counter
-from itertools import compress, repeat
 from collections.abc import Callable, Iterator, Mapping
+from itertools import compress, repeat
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -437,6 +437,9 @@ class _Store:
     """
 
     PAGE_BUCKETS = 64
+    COMPRESSED = frozenset({"derived"})
+    """Buckets stored compressed: the derived values are text (search documents) that shrinks to a
+    third, so a third to read and sign; the parses hold their tokens compressed already."""
 
     def __init__(self, config: SiteConfig, enabled: bool):
         self.cache = BuildCache(config.root) if enabled else None
@@ -467,7 +470,7 @@ class _Store:
         found: dict = {}
         for bucket in range(self.PAGE_BUCKETS):
             entry = self.cache.load(f"{name}-{bucket:02d}", key)
-            if isinstance(entry, bytes):  # derived values, compressed (see _save_buckets)
+            if name in self.COMPRESSED and isinstance(entry, bytes):
                 entry = pickle.loads(zlib.decompress(entry))
             found.update(entry if isinstance(entry, dict) else {})
         return found
@@ -503,10 +506,8 @@ class _Store:
             if bucket in grouped:
                 grouped[bucket][entry] = value
         for bucket, values in grouped.items():
-            if name == "derived":  # text (search documents) that compresses to a third: a third to read and sign
-                self.cache.save(f"{name}-{bucket:02d}", key, zlib.compress(pickle.dumps(values, pickle.HIGHEST_PROTOCOL), 1))
-            else:
-                self.cache.save(f"{name}-{bucket:02d}", key, values)
+            stored = zlib.compress(pickle.dumps(values, pickle.HIGHEST_PROTOCOL), 1) if name in self.COMPRESSED else values
+            self.cache.save(f"{name}-{bucket:02d}", key, stored)
 
 
 @contextlib.contextmanager
@@ -674,6 +675,7 @@ def _carried_derived(previous: dict[tuple[str, PageKey], Any], site: ResolvedSit
     keep = site.page_keys() - {(p.kind, p.key) for p in dirty}
     return dict(compress(previous.items(), map(keep.__contains__, map(_ENTRY_PAGE, previous))))
 
+
 def _counts(site: ResolvedSite) -> SiteCounts:
     annotations = sum(map(len, map(_ANNOTATIONS, site.articles)))  # a built site anchored every one
     return SiteCounts(len(site.articles), len(site.topics), annotations, len(site.tags))
@@ -700,6 +702,7 @@ def _check_collisions(files: list[RenderedFile], by_path: dict[str, RenderedFile
     raise DiagnosticError([error(SourceLocation(path), f"two outputs would be written to {path}",
                                  "rename the image or page that clashes with a generated page")
                            for path in sorted(clashes)])
+
 
 def verify_output(config_file: Path, options: BuildOptions = BuildOptions(),
                   progress: Progress | None = None) -> list[Diagnostic]:

@@ -133,11 +133,10 @@ def _collect(results: Any, workers: list, count: int, chunks: Sequence[Sequence[
     done: dict[int, list[R]] = {}
     given = 0
     while given < count:
-        while given in done:
+        if given in done:
             yield done.pop(given)
             given += 1
-        if given == count:
-            return
+            continue
         try:
             index, status, payload = results.get(timeout=WORKER_POLL_SECONDS)
         except queue.Empty:

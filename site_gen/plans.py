@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 ALL_SOURCES = "*"
-"""Dependency marker: the output shows something of every article or topic (index, search index, feeds)."""
+"""Dependency marker: the output shows something of every article or topic (feeds, the sitemap;
+listings too when planned without the documents' facts)."""
 
 
 class PagePlan(NamedTuple):

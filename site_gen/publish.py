@@ -16,7 +16,6 @@ This module plans those outputs (`publication_plans`, `article_publication_plan`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
 from dataclasses import dataclass
 
 from site_gen.config import SiteConfig
@@ -141,10 +140,6 @@ def page_search_documents(site: ResolvedSite, key: PageKey) -> bytes:
         return page_entries(site, key, plain_text(body.tokens), notes)
 
 
-def search_documents(site: ResolvedSite, key: PageKey) -> bytes:
-    """A page's documents in the search index (kept, or made now)."""
-    return site.derived(key, page_search_documents)
-
 
 class Publisher:
     """Renders the publishing outputs and page meta of one site."""
@@ -161,7 +156,7 @@ class Publisher:
         if kind == "search-part":
             number = int(key.split("/")[0])
             return render_search_part(number, search_parts(self.site)[number],
-                                      partial(search_documents, self.site))
+                                      lambda page: self.site.derived(page, page_search_documents))
         if kind == "annotations":
             return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]
                                       self.body_html(key))
