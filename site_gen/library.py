@@ -588,7 +588,7 @@ class _Resolver:
         names: dict[str, str] = {}
         for article in self.articles:
             for tag in article.tags:
-                slug = _tag_slug(tag)
+                slug = tag_slug(tag)
                 tags[slug].append(article)
                 names.setdefault(slug, tag)
         return {slug: tuple(items) for slug, items in sorted(tags.items())}, names
@@ -679,12 +679,6 @@ def _link_uses(tokens: list[Token], note: str) -> list[LinkUse]:
         if token.type in _LINK_TYPES:
             uses.append(LinkUse(token, line, note))
     return uses
-
-
-@lru_cache(maxsize=1 << 14)
-def _tag_slug(tag: str) -> str:
-    """`tag_slug`, remembered: every build slugs every tag of every article, a few hundred distinct ones."""
-    return tag_slug(tag)
 
 
 @lru_cache(maxsize=1 << 16)
