@@ -5,7 +5,8 @@ worker. Pickling it for each task would cost as much as the work (markdown-it
 tokens unpickle as slowly as they parse), so by default `map_chunks` forks
 workers *after* that state is built: they inherit it for free, set up once
 (`setup(shared)`, e.g. a Jinja environment), take chunk numbers from a queue and
-send back only results. Any `concurrent.futures.Executor` can be given instead
+send back only results; this process takes chunks from the same queue, so `jobs`
+processes work, `jobs - 1` of them forked. Any `concurrent.futures.Executor` can be given instead
 (a thread pool, a process pool, or a distributed engine such as Dask's
 `Client.get_executor()`); then each task receives `shared` itself (pickled by
 process executors) and does its own setup.
@@ -23,7 +24,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from site_gen.diagnostics import DiagnosticError
@@ -75,8 +76,8 @@ def map_chunks(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence
                executor: Executor | None = None, progress: Callable[[int], None] | None = None) -> list[list[R]]:
     """`job` over every chunk; results in chunk order. Errors in a worker are raised here.
 
-    With an `executor`, chunks are its tasks. Otherwise up to `jobs` forked workers do them
-    (in this process when `jobs` is 1, there is one chunk, or forking is unsafe).
+    With an `executor`, chunks are its tasks. Otherwise up to `jobs` processes do them, this
+    one and forked workers (this one alone when `jobs` is 1, there is one chunk, or forking is unsafe).
     """
     return list(iter_chunks(job, shared, chunks, jobs, executor, progress))
 
@@ -103,20 +104,26 @@ def iter_chunks(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequenc
 
 def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], jobs: int,
               tick: Callable[[int], None]) -> Iterator[list[R]]:
+    """`jobs - 1` forked workers and this process share the chunks.
+
+    This process works too rather than only waiting: every process that touches the
+    inherited state copies the memory pages it touches (reference counts are writes), so
+    one worker fewer is one copy of the site fewer (issue 4: peak memory of a cold build).
+    """
     context = multiprocessing.get_context("fork")
     tasks: Any = context.SimpleQueue()
     results: Any = context.Queue()
     for index in range(len(chunks)):
         tasks.put(index)
-    for _ in range(jobs):
+    for _ in range(jobs):  # a stop sign for each process, this one too
         tasks.put(None)
     # Process arguments are inherited through fork, never pickled: that is the point.
     workers = [context.Process(target=_worker, args=(job, shared, chunks, tasks, results), daemon=True)
-               for _ in range(jobs)]
+               for _ in range(jobs - 1)]
     try:  # started inside the try: a Ctrl-C between two starts must not orphan the first
         for worker in workers:
             worker.start()
-        yield from _collect(results, workers, len(chunks), chunks, tick)
+        yield from _share(_Shared(job, shared, chunks, tasks, results, workers), tick)
     finally:
         for worker in workers:
             if worker.pid is None:
@@ -127,30 +134,65 @@ def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[
         results.close()
 
 
-def _collect(results: Any, workers: list, count: int, chunks: Sequence[Sequence[T]],
-             tick: Callable[[int], None]) -> Iterator[list[R]]:
-    """The workers' results in chunk order, each given once it and those before it have come."""
+@dataclass
+class _Shared(Generic[S, C, T, R]):
+    """One `_fork_map`: the job, its chunks, the queues, the workers, and this process's own context."""
+
+    job: ChunkJob[S, C, T, R]
+    shared: S
+    chunks: Sequence[Sequence[T]]
+    tasks: Any
+    results: Any
+    workers: list
+    context: list[C] = field(default_factory=list)
+    """This process's context once set up (empty before its first chunk)."""
+
+    def take(self) -> int | None:
+        """The next chunk for this process to do, or None (its stop sign) when every chunk is taken."""
+        return self.tasks.get()
+
+    def run(self, index: int) -> list[R]:
+        """Do chunk `index` here; its errors are raised as they are."""
+        if not self.context:
+            self.context.append(self.job.setup(self.shared))
+        return self.job.run_with(self.context[0], self.chunks[index])
+
+
+def _share(run: _Shared, tick: Callable[[int], None]) -> Iterator[list[R]]:
+    """Results in chunk order, each given once it and those before it are done; between
+    workers' results this process does chunks of its own until none are left to take."""
     done: dict[int, list[R]] = {}
-    given = 0
-    while given < count:
+    given, taking = 0, True
+    while given < len(run.chunks):
         if given in done:
             yield done.pop(given)
             given += 1
+        elif _receive(run, done, tick, wait=not taking):
             continue
-        try:
-            index, status, payload = results.get(timeout=WORKER_POLL_SECONDS)
-        except queue.Empty:
-            dead = [w for w in workers if not w.is_alive() and w.exitcode != 0]
-            if dead:
-                raise RuntimeError(f"a build worker died (exit code {dead[0].exitcode}); "
-                                   "try again with --jobs 1 to see the problem") from None
-            continue
-        if status == "diagnostics":
-            raise DiagnosticError(payload)
-        if status == "error":
-            raise RuntimeError(f"a build worker failed:\n{payload}")
-        done[index] = payload
-        tick(len(chunks[index]))
+        elif taking and (index := run.take()) is not None:
+            done[index] = run.run(index)
+            tick(len(run.chunks[index]))
+        else:
+            taking = False
+
+
+def _receive(run: _Shared, done: dict[int, list[R]], tick: Callable[[int], None], wait: bool) -> bool:
+    """Take one worker result into `done` if there is one (waiting a while if `wait`)."""
+    try:
+        index, status, payload = run.results.get(timeout=WORKER_POLL_SECONDS) if wait else run.results.get_nowait()
+    except queue.Empty:
+        dead = [w for w in run.workers if not w.is_alive() and w.exitcode != 0]
+        if dead:
+            raise RuntimeError(f"a build worker died (exit code {dead[0].exitcode}); "
+                               "try again with --jobs 1 to see the problem") from None
+        return False
+    if status == "diagnostics":
+        raise DiagnosticError(payload)
+    if status == "error":
+        raise RuntimeError(f"a build worker failed:\n{payload}")
+    done[index] = payload
+    tick(len(run.chunks[index]))
+    return True
 
 
 def _worker(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], tasks: Any, results: Any) -> None:

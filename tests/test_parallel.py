@@ -42,13 +42,13 @@ import test_parallel as t
 results = map_chunks(ChunkJob(t._setup, t._pid_times), 10, [[i, i + 1] for i in range(0, 40, 2)], jobs=2)
 print([value for chunk in results for _pid, value in chunk] == [i * 10 for i in range(40)])
 pids = {{pid for chunk in results for pid, _value in chunk}}
-print(os.getpid() not in pids and len(pids) == 2)
+print(os.getpid() in pids and len(pids) == 2)
 try:
     map_chunks(ChunkJob(t._setup, t._fail), 1, [[1, 2], [3, 4]], jobs=2)
 except DiagnosticError as exc:
     print(exc.diagnostics[0].format())
 try:
-    map_chunks(ChunkJob(t._setup, t._die), 1, [[1], [2], [3]], jobs=2)
+    map_chunks(ChunkJob(t._setup, t._die), os.getpid(), [[1], [2], [3]], jobs=2)
 except RuntimeError as exc:
     print(str(exc).split(";")[0])
 """
@@ -69,9 +69,10 @@ def _fail(_context: int, item: int) -> int:
     return item
 
 
-def _die(_context: int, item: int) -> int:
-    if item == 2:
+def _die(parent: int, item: int) -> int:
+    if os.getpid() != parent:  # a forked worker dies at its first item
         os._exit(3)
+    time.sleep(0.2)  # the parent leaves the worker time to take one
     return item
 
 
