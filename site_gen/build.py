@@ -39,11 +39,11 @@ from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
 from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library,
                               summarize)
-from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, read_page_bytes
+from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
 from site_gen.annotations import annotations_plugin
-from site_gen.model import Document
+from site_gen.model import Document, Library
 from site_gen.output import DiskSink, KeptFile, MemorySink, Spool, WriteReport, file_digest, recover_interrupted_swap
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan
@@ -55,6 +55,7 @@ _KIND = operator.attrgetter("kind")
 _ENTRY_PAGE = operator.itemgetter(1)
 """The page of a `ResolvedSite.derived_values` entry (name, page key)."""
 _ANNOTATIONS = operator.attrgetter("annotations")
+_DOCUMENT = operator.attrgetter("document")
 CACHE_FORMAT = 5
 """The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
 token pickle; 4, pages keep what linking them found; 5, derived values are stored compressed.
@@ -221,6 +222,21 @@ class _Facts(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._pages)
+
+
+class _Parses(dict):
+    """Source path -> (document, parse), read from the records when asked (a `library.ParseCache`
+    made of every record cost 10 ms of a rebuild inside `serve`); what resolve parses is kept here."""
+
+    def __init__(self, pages: dict[str, PageRecord]):
+        super().__init__()
+        self._pages = pages
+
+    def get(self, path: str, default: Any = None) -> Any:
+        if path in self:
+            return self[path]
+        record = self._pages.get(path)
+        return (record.document, record.body) if record is not None else default
 
 
 class _State:
@@ -416,13 +432,22 @@ class Builder:
                 for (source, _digest), outcome in zip(todo, (o for chunk in results for o in chunk))}
 
     def _resolve(self, config: SiteConfig, pages: dict[str, PageRecord]) -> ResolvedSite:
-        library = assemble_library([record.document for record in pages.values()], [])
-        parses: dict[str, tuple[Document, ParsedBody]] = {p: (r.document, r.body) for p, r in pages.items()}
-        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=parses, link_memo=self.link_memo,
+        library = self._library(pages)
+        site = resolve_library(config, library, include_drafts=self.options.drafts, cache=_Parses(pages), link_memo=self.link_memo,
                                page_memo=self.page_memo, saved_links=lambda path: pages[path].linked if path in pages else None)
         if self.options.strict and site.warnings:
             raise DiagnosticError([replace(w, severity=Severity.ERROR) for w in site.warnings])
         return site
+
+    def _library(self, pages: dict[str, PageRecord]) -> Library:
+        """The pages in reading order: the last build's order patched when no edit moved a page."""
+        documents = tuple(map(_DOCUMENT, pages.values()))
+        kept = self.page_memo.recall("library", "")
+        library = patched_library(kept[0][0], kept[1], documents) if kept else None
+        if library is None:
+            library = assemble_library(list(documents), [])
+        self.page_memo.keep("library", "", (documents,), library)
+        return library
 
     def _render(self, site: ResolvedSite, plans: list[PagePlan], spool: Spool | None) -> list[RenderedFile]:
         return render_pages(site, plans, self.options.executor, jobs=self._jobs(len(plans)),

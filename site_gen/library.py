@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import operator
 import pickle
 import posixpath
 import zlib
@@ -19,6 +20,7 @@ from collections.abc import Iterator, KeysView, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import chain
 from typing import Any, Callable, TypeVar
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -32,6 +34,7 @@ from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, er
 from site_gen.frontmatter import slugify
 from site_gen.markdown import make_parser, split_target, walk
 from site_gen.memo import PageMemo
+from site_gen.patching import PATCH_LIMIT, changed_positions, replaced
 from site_gen.model import Annotation, Article, Document, Library, Topic
 from site_gen.schema import printable
 from site_gen.urls import article_path, tag_slug, topic_path
@@ -362,7 +365,6 @@ class _Resolver:
         self.note_md = make_parser(config.allow_html)
         self.docs: dict[PageKey, Document] = {("article", a.slug): a for a in articles}
         self.docs.update({("topic", t.slug): t for t in topics})
-        self.by_path = {doc.path: key for key, doc in self.docs.items()}
         self.by_alias = {slugify(alias): ("topic", t.slug) for t in topics for alias in t.aliases}
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
@@ -376,32 +378,105 @@ class _Resolver:
         self.universe = 0
         self.saved: SavedLinks = lambda _path: None
 
+    @cached_property
+    def by_path(self) -> dict[str, PageKey]:
+        """Source path -> page key, for links to .md files: made only when a page is linked afresh."""
+        return {doc.path: key for key, doc in self.docs.items()}
+
     def _universe_items(self) -> tuple:
         return (tuple((key, doc.path, doc.title) for key, doc in self.docs.items()),
                 tuple(sorted(self.by_alias.items())), tuple(sorted(self.drafts)))
 
-    def _universe(self, memo: PageMemo) -> int:
+    def _universe(self, memo: PageMemo, last: _LastResolve | None, changed: list[int]) -> int:
         """The universe's digest, the same in every process. Made again only when the items' Python
-        hash (seeded per process, but cheap) changes: hashing their text took 4 ms a rebuild."""
+        hash (seeded per process, but cheap) changes: hashing their text took 4 ms a rebuild; and
+        not even hashed when no changed page has another path, title or aliases than last time."""
+        if last is not None and all(_same_names(last.docs[i], self.docs[last.keys[i]]) for i in changed):
+            return last.universe
         items = self._universe_items()
         return memo.remember("universe", "", (hash(items),),
                              lambda: int.from_bytes(hashlib.blake2b(repr(items).encode(), digest_size=8).digest(), "big"))
 
     def run(self, cache: ParseCache, link_memo: LinkMemo, page_memo: PageMemo, saved: SavedLinks) -> ResolvedSite:
-        bodies = {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
-        self.universe = self._universe(page_memo)
+        """Every page resolved; after a build of the same pages, only what changed is done again
+        (see `_LastResolve`: the passes over every page were most of a rebuild inside `serve`)."""
+        last, changed = self._since_last(page_memo)
+        bodies = self._bodies(cache, last, changed)
+        self.universe = self._universe(page_memo, last, changed)
+        if last is not None and last.universe != self.universe:
+            last = None  # every page is linked again
         self.saved = saved
-        linked = [self._link_memoized(key, doc, bodies[key], link_memo) for key, doc in self.docs.items()]
+        linked, relinked = self._linked(bodies, link_memo, last, changed)
         notes = NoteTokens(bodies)
         self._check_fragments(bodies)
-        citations = self._citations(tuple(found.citations for (kind, _), found in zip(self.docs, linked) if kind == "article"),
-                                    page_memo)
-        tags, tag_names = self._tags()
-        self._warn_unused_topics(citations)
-        self._warn_empty_summaries()
+        citations = self._citations(tuple(map(_CITATIONS, linked[:len(self.articles)])), page_memo)
+        tags, tag_names = self._tags(last, changed)
+        unused = self._unused_topics(citations, last, linked, relinked)
+        empty = self._empty_summaries(last, changed)
+        self.warnings.extend(unused + empty)
+        links: dict[PageKey, frozenset[PageKey]] = dict(self.links)  # type: ignore[arg-type]
+        page_memo.keep("resolved", "", (), _LastResolve(
+            self.config, frozenset(self.drafts), tuple(self.docs), tuple(self.docs.values()), bodies, self.universe,
+            linked, self._volatile(link_memo, linked, last, relinked), links, (tags, tag_names), frozenset(citations),
+            unused, empty))
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
-                            dict(self.links), self.assets, self.warnings,  # type: ignore[arg-type]
-                            self.images, self.universe, page_memo)
+                            links, self.assets, self.warnings, self.images, self.universe, page_memo)
+
+    def _since_last(self, memo: PageMemo) -> tuple[_LastResolve | None, list[int]]:
+        """The last resolve of the same pages (same keys in the same order, config and drafts) and
+        the positions of the pages that changed since; (None, []) when everything is done afresh."""
+        kept = memo.recall("resolved", "")
+        last: _LastResolve | None = kept[1] if kept else None
+        if last is None or last.config != self.config or last.drafts != self.drafts or last.keys != tuple(self.docs):
+            return None, []
+        changed = changed_positions(last.docs, tuple(self.docs.values()))
+        return (last, changed) if changed is not None else (None, [])
+
+    def _bodies(self, cache: ParseCache, last: _LastResolve | None, changed: list[int]) -> dict[PageKey, ParsedBody]:
+        if last is None:
+            return {key: self._parsed(doc, cache) for key, doc in self.docs.items()}
+        bodies = dict(last.bodies)
+        for key in map(last.keys.__getitem__, changed):
+            bodies[key] = self._parsed(self.docs[key], cache)
+        return bodies
+
+    def _linked(self, bodies: dict[PageKey, ParsedBody], link_memo: LinkMemo, last: _LastResolve | None,
+                changed: list[int]) -> tuple[list[LinkedDocument], list[int]]:
+        """Every page linked, in page order, and the positions linked in this call (all, afresh).
+
+        After a build in the same universe, only the changed pages and those that could not be
+        kept (they had errors or needed files) are linked: the others' `LinkedDocument` still holds.
+        """
+        if last is None:
+            linked = [self._link_memoized(key, doc, bodies[key], link_memo) for key, doc in self.docs.items()]
+            return linked, list(range(len(linked)))
+        linked = list(last.linked)
+        relinked = sorted(last.volatile.union(changed))  # in page order, as a full pass meets them
+        for i in relinked:
+            key = last.keys[i]
+            linked[i] = self._link_memoized(key, self.docs[key], bodies[key], link_memo)
+        self.links = self._patched_links(last, linked, relinked)  # type: ignore[assignment]
+        self.fragments = list(chain.from_iterable(map(_FRAGMENTS, linked)))
+        return linked, relinked
+
+    def _patched_links(self, last: _LastResolve, linked: list[LinkedDocument], relinked: list[int]) -> dict[PageKey, frozenset[PageKey]]:
+        """The last build's links with the relinked pages' put right, in page order as a full pass makes them."""
+        links = dict(last.links)
+        for i in relinked:
+            key, found = last.keys[i], linked[i].links
+            if found and key not in links:  # a page that links for the first time: it goes in its place
+                return {k: page.links for k, page in zip(last.keys, linked) if page.links}
+            if found:
+                links[key] = found
+            else:
+                links.pop(key, None)
+        return links
+
+    def _volatile(self, link_memo: LinkMemo, linked: list[LinkedDocument], last: _LastResolve | None,
+                  relinked: list[int]) -> frozenset[int]:
+        """Positions of the pages whose linking was not kept (errors, or files it needed): the next build links them again."""
+        lost = {i for i in relinked if link_memo.get(linked[i].document.path) is not linked[i]}
+        return frozenset(lost) if last is None else (last.volatile - set(relinked)) | lost
 
     # -- bodies and notes ------------------------------------------------------------------
 
@@ -574,7 +649,7 @@ class _Resolver:
         whole-site passes, issue 3); the other topics keep their tuple, the same object, so
         what is kept about a topic (its page's dependencies) stays valid.
         """
-        slugs = tuple(a.slug for a in self.articles)
+        slugs = tuple(map(_SLUG, self.articles))
         known = memo.recall("citations-by-topic", "")
         if known is not None and known[0][0] == slugs:
             table = _patched_citations(known[1], slugs, known[0][1], parts)
@@ -583,7 +658,11 @@ class _Resolver:
         memo.keep("citations-by-topic", "", (slugs, parts), table)
         return table
 
-    def _tags(self) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]]:
+    def _tags(self, last: _LastResolve | None, changed: list[int]) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]]:
+        if last is not None:
+            patched = _patched_tags(last, self.articles, changed)
+            if patched is not None:
+                return patched
         tags: dict[str, list[Article]] = defaultdict(list)
         names: dict[str, str] = {}
         for article in self.articles:
@@ -593,24 +672,83 @@ class _Resolver:
                 names.setdefault(slug, tag)
         return {slug: tuple(items) for slug, items in sorted(tags.items())}, names
 
-    def _warn_unused_topics(self, citations: dict[str, tuple[Citation, ...]]) -> None:
-        linked = set().union(*self.links.values())
-        for topic in self.topics:
-            if topic.slug not in citations and ("topic", topic.slug) not in linked:
-                self.warnings.append(warning(topic.location, f"topic '{topic.slug}' is not cited or linked by any page"))
+    def _unused_topics(self, citations: dict[str, tuple[Citation, ...]], last: _LastResolve | None,
+                       linked: list[LinkedDocument], relinked: list[int]) -> list[Diagnostic]:
+        """A warning for each topic no annotation cites and no page links to (the last ones while
+        the cited topics and the topics the relinked pages link to are the same)."""
+        if (last is not None and citations.keys() == last.cited
+                and all(_topic_links(last.linked[i].links) == _topic_links(linked[i].links) for i in relinked)):
+            return last.unused
+        linked_keys = set().union(*self.links.values())
+        return [warning(topic.location, f"topic '{topic.slug}' is not cited or linked by any page")
+                for topic in self.topics if topic.slug not in citations and ("topic", topic.slug) not in linked_keys]
 
-    def _warn_empty_summaries(self) -> None:
+    def _empty_summaries(self, last: _LastResolve | None, changed: list[int]) -> list[Diagnostic]:
+        """A warning for each page without a summary (the last ones while no changed page gained or lost one)."""
         docs: tuple[Article | Topic, ...] = (*self.articles, *self.topics)
-        for doc in docs:
-            if not doc.summary.strip():
-                self.warnings.append(warning(doc.location, f"'{doc.slug}' has no summary",
-                                             "add summary: one sentence shown on the index and in link previews"))
+        if last is not None and all(_has_summary(last.docs[i]) == _has_summary(docs[i]) for i in changed):
+            return last.empty
+        return [warning(doc.location, f"'{doc.slug}' has no summary", "add summary: one sentence shown on the index and in link previews")
+                for doc in docs if not _has_summary(doc)]
+
+
+@dataclass(frozen=True)
+class _LastResolve:
+    """What the last resolve of a Builder made, kept (in its `PageMemo`) to be patched by the next.
+
+    Valid for the same config, drafts and page keys in the same order; `docs` tells by
+    identity which pages changed. Pages are by position in `keys`: articles, then topics.
+    """
+
+    config: SiteConfig
+    drafts: frozenset[str]
+    keys: tuple[PageKey, ...]
+    docs: tuple[Document, ...]
+    bodies: dict[PageKey, ParsedBody]
+    universe: int
+    linked: list[LinkedDocument]
+    volatile: frozenset[int]
+    """Positions of pages whose linking was not kept in the link memo."""
+    links: dict[PageKey, frozenset[PageKey]]
+    tags: tuple[dict[str, tuple[Article, ...]], dict[str, str]]
+    cited: frozenset[str]
+    unused: list[Diagnostic]
+    empty: list[Diagnostic]
+
+
+_CITATIONS = operator.attrgetter("citations")
+_SLUG = operator.attrgetter("slug")
+_FRAGMENTS = operator.attrgetter("fragments")
+
+
+def _same_names(old: Document, new: Document) -> bool:
+    """Whether a changed page leaves the universe as it was: same path, title and aliases."""
+    return old.path == new.path and old.title == new.title and getattr(old, "aliases", ()) == getattr(new, "aliases", ())
+
+
+def _topic_links(links: frozenset[PageKey]) -> set[PageKey]:
+    return {key for key in links if key[0] == "topic"}
+
+
+def _has_summary(doc: Document) -> bool:
+    return bool(doc.summary.strip())  # type: ignore[attr-defined]
+
+
+def _patched_tags(last: _LastResolve, articles: tuple[Article, ...],
+                  changed: list[int]) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]] | None:
+    """The last tag table with the changed articles in their places, if none changed its tags."""
+    table, names = last.tags
+    moved = [(last.docs[i], articles[i]) for i in changed if i < len(articles)]
+    if any(old.tags != new.tags for old, new in moved):  # type: ignore[attr-defined]
+        return None
+    table = dict(table)
+    for old, new in moved:
+        replaced(table, list(dict.fromkeys(map(tag_slug, new.tags))), old, new)
+    return table, names
 
 
 CitationPart = tuple[tuple[str, Citation], ...]
 """One article's (topic slug, citation) pairs, in the order of its anchors."""
-PATCH_LIMIT = 64
-"""More changed articles than this and the citation table is grouped afresh rather than patched."""
 
 
 def _article_citations(article: Article, body: ParsedBody) -> CitationPart:

@@ -35,6 +35,7 @@ from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, p
 from site_gen.markdown import make_parser
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, iter_chunks
+from site_gen.patching import changed_positions
 from site_gen.plans import ALL_SOURCES, PagePlan
 from site_gen.publish import AFTER_PAGES, PUBLICATION_KINDS, Publisher, article_publication_plan, page_search_documents, publication_plans
 from site_gen.schema import printable
@@ -69,16 +70,12 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     digest of the listed pages' front matter, annotations and links, so editing an article's text
     does not render the listings again (issue 4). Without it they depend on every source.
     """
-    per_article = {a.slug: _article_plans(site, a, facts) for a in site.articles}
-    topics = _topics_piece(site, facts) if facts is not None else b""
-    pieces = {slug: p.listing_piece for slug, p in per_article.items()}
-
-    def listing(articles: tuple[Article, ...]) -> frozenset[str]:
-        return frozenset({_listing_digest(articles, pieces, topics)} if facts is not None else {ALL_SOURCES})
+    per_article, last = _per_article(site, facts)
+    listing = _Listings(site, per_article, last, _topics_piece(site, facts) if facts is not None else None)
     plans = [PagePlan(path, "static", str(file), frozenset()) for path, file in static_sources(site).items()]
     plans += [PagePlan(a.output_path, "asset", str(a.source), frozenset({display_path(a.source, site.config.root)}))
               for a in site.assets.values()]
-    every = listing(site.articles)
+    every = listing("", site.articles)
     per_page = site.config.paginate
     plans += [PagePlan(listing_page_path("index.html", n), "index", _page_key("", n), every)
               for n in _page_numbers(len(site.articles), per_page)]
@@ -89,7 +86,7 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     topic_plans = [_topic_plan(site, t) for t in site.topics]
     plans += topic_plans
     for slug, articles in site.tags.items():
-        shown = listing(articles)
+        shown = listing(slug, articles)
         plans += [PagePlan(listing_page_path(tag_path(slug), n), "tag", _page_key(slug, n), shown)
                   for n in _page_numbers(len(articles), per_page)]
     page_deps: dict[PageKey, frozenset[str]] = {("article", slug): p.page.deps for slug, p in per_article.items()}
@@ -97,6 +94,64 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     plans += publication_plans(site, page_deps)
     plans += [p.annotations for p in per_article.values()]
     return plans
+
+
+def _per_article(site: ResolvedSite, facts: Mapping[str, str] | None) -> tuple[dict[str, _ArticlePlans], dict[str, _ArticlePlans] | None]:
+    """Each article's plans by slug, in reading order; and the last build's table, when this one is that
+    table patched (same universe: after an edit only the articles that changed are planned again;
+    looking up every article's plan cost 50 ms of a rebuild of 10,000 articles inside `serve`)."""
+    validity = (site.universe, facts is None)
+    kept = site.memo.recall("article-plans-table", "")
+    if kept is not None and kept[0][:2] == validity:
+        last_articles, last = kept[0][2], kept[1]
+        changed = changed_positions(last_articles, site.articles)
+        if changed is not None and all(last_articles[i].slug == site.articles[i].slug for i in changed):
+            table = dict(last)
+            for article in map(site.articles.__getitem__, changed):
+                table[article.slug] = _article_plans(site, article, facts)
+            site.memo.keep("article-plans-table", "", validity + (site.articles,), table)
+            return table, last
+    table = {a.slug: _article_plans(site, a, facts) for a in site.articles}
+    site.memo.keep("article-plans-table", "", validity + (site.articles,), table)
+    return table, None
+
+
+class _Listings:
+    """The dependency of a listing (the index, a tag's pages): a "listing" digest of what it shows
+    of its articles (their `_ArticlePlans.listing_piece`) and of the topics, or every source without facts.
+
+    A listing's digest is made again only if one of its articles changed what it shows, or
+    the topics did: joining every article's piece for the index and 40 tags cost 20 ms of a
+    rebuild of 10,000 articles inside `serve`, where one article's text had changed.
+    """
+
+    def __init__(self, site: ResolvedSite, table: dict[str, _ArticlePlans], last: dict[str, _ArticlePlans] | None,
+                 topics: bytes | None):
+        self.site, self.table, self.last, self.topics = site, table, last, topics
+        self._pieces: dict[str, bytes] | None = None
+
+    def __call__(self, name: str, articles: tuple[Article, ...]) -> frozenset[str]:
+        if self.topics is None:
+            return frozenset({ALL_SOURCES})
+        kept = self.site.memo.recall("listing", name)
+        if kept is not None and kept[0][1] == self.topics and kept[0][2] is self.last and self._same_pieces(kept[0][0], articles):
+            digest = kept[1]
+        else:
+            digest = _listing_digest(articles, self.pieces(), self.topics)
+        self.site.memo.keep("listing", name, (articles, self.topics, self.table), digest)
+        return frozenset({digest})
+
+    def _same_pieces(self, old: tuple[Article, ...], new: tuple[Article, ...]) -> bool:
+        """Whether `new` shows what `old` showed (`old` listed in the last build, whose table is `self.last`)."""
+        changed = changed_positions(old, new) if old is not new else []
+        return changed is not None and self.last is not None and all(
+            old[i].slug == new[i].slug and self.last[old[i].slug].listing_piece == self.table[new[i].slug].listing_piece
+            for i in changed)
+
+    def pieces(self) -> dict[str, bytes]:
+        if self._pieces is None:
+            self._pieces = {slug: p.listing_piece for slug, p in self.table.items()}
+        return self._pieces
 
 
 class _ArticlePlans(NamedTuple):

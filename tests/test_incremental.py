@@ -124,6 +124,36 @@ def rename_tag(root: Path, rng: random.Random) -> str:
     return f"renamed tag {old} -> {new}"
 
 
+def change_date(root: Path, rng: random.Random) -> str:
+    """Move an article in reading order (listings, feeds, search parts follow the order)."""
+    article = rng.choice(_articles(root))
+    day = f"{rng.randrange(2015, 2025)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+    article.write_text(re.sub(r"^date: .*$", f"date: {day}", article.read_text(encoding="utf-8"), count=1, flags=re.M), encoding="utf-8")
+    return f"date of {article.name}: {day}"
+
+
+def toggle_summary(root: Path, rng: random.Random) -> str:
+    """Empty a summary (a warning) or give an empty one back."""
+    article = rng.choice(_articles(root))
+    text = article.read_text(encoding="utf-8")
+    emptied = re.sub(r'^summary: ".*"$', 'summary: ""', text, count=1, flags=re.M)
+    article.write_text(emptied if emptied != text else text.replace('summary: ""', 'summary: "Back again."', 1), encoding="utf-8")
+    return f"summary of {article.name}"
+
+
+def toggle_image(root: Path, rng: random.Random) -> str:
+    """Give an article a lead image (its links then need the file system), or take it away."""
+    article = rng.choice(_articles(root))
+    (root / "content" / "images").mkdir(exist_ok=True)
+    (root / "content" / "images" / "lead.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    text = article.read_text(encoding="utf-8")
+    if "\nimage:\n" in text:
+        article.write_text(re.sub(r"\nimage:\n(  .*\n)+", "\n", text, count=1), encoding="utf-8")
+        return f"image taken from {article.name}"
+    _replace(article, "\nsummary: ", '\nimage:\n  src: ../images/lead.png\n  alt: "A lead image"\nsummary: ')
+    return f"image given to {article.name}"
+
+
 def change_template(root: Path, rng: random.Random) -> str:
     template = rng.choice(["article.html", "topic.html", "base.html"])
     with (root / "themes" / "default" / "templates" / template).open("a", encoding="utf-8") as handle:
@@ -132,14 +162,19 @@ def change_template(root: Path, rng: random.Random) -> str:
 
 
 EDITS: list[Edit] = [change_body, change_text, change_text, change_title, change_annotation_topic, add_article, delete_article, change_topic,
-                     add_or_delete_topic, rename_tag, change_template]
+                     add_or_delete_topic, rename_tag, change_date, toggle_summary, toggle_image, change_template]
 
 
 def clean_build(root: Path) -> dict[str, bytes]:
     """A build from scratch: a new Builder (nothing kept in memory) and no disk cache."""
+    return clean_build_result(root)[0]
+
+
+def clean_build_result(root: Path) -> tuple[dict[str, bytes], list[str]]:
+    """`clean_build`'s files, and its warnings as the CLI prints them."""
     sink = MemorySink()
-    Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), sink).build()
-    return sink.files
+    result = Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), sink).build()
+    return sink.files, [w.format() for w in result.warnings]
 
 
 def disk_files(folder: Path) -> dict[str, bytes]:
@@ -164,9 +199,10 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
     Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
     for step in range(8):
         what = rng.choice(EDITS)(site, rng)
-        expected = clean_build(site)
+        expected, warnings = clean_build_result(site)
         in_memory = kept.build()
         assert memory.files == expected, f"step {step}: in-memory build is stale after {what}"
+        assert [w.format() for w in in_memory.warnings] == warnings, f"step {step}: in-memory warnings are stale after {what}"
         command = Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
         assert disk_files(site / "output") == expected, f"step {step}: cached build is stale after {what}"
         if what.startswith(("body of", "text of")):

@@ -14,7 +14,7 @@ from conftest import PROJECT
 LAYERS: list[set[str]] = [
     {"__init__"},
     {"diagnostics"},
-    {"dates", "memo", "plans"},
+    {"dates", "memo", "plans", "patching"},
     {"yamlfile"},
     {"schema"},
     {"config"},
