@@ -31,14 +31,14 @@ from itertools import compress, repeat
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document, resolve_library,
-                              summarize)
+from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, derived_name, parse_document,
+                              resolve_library, summarize)
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
@@ -47,7 +47,8 @@ from site_gen.model import Document, Library
 from site_gen.output import DiskSink, KeptFile, MemorySink, Spool, WriteReport, file_digest, recover_interrupted_swap
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan
-from site_gen.render import RenderedFile, document_facts, plan_site, render_pages
+from site_gen.patching import changed_positions
+from site_gen.render import DERIVED_PER_PAGE, RenderedFile, document_facts, plan_site, render_pages
 
 _PATH = operator.attrgetter("path")
 _DEPS = operator.attrgetter("deps")
@@ -56,6 +57,10 @@ _ENTRY_PAGE = operator.itemgetter(1)
 """The page of a `ResolvedSite.derived_values` entry (name, page key)."""
 _ANNOTATIONS = operator.attrgetter("annotations")
 _DOCUMENT = operator.attrgetter("document")
+_SHOWN = operator.attrgetter("shown")
+_SOURCE = operator.itemgetter(0)
+Stat = tuple[int, int, int] | None
+"""(size, mtime_ns, inode) of a file, or None when it cannot be trusted (or read)."""
 CACHE_FORMAT = 5
 """The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
 token pickle; 4, pages keep what linking them found; 5, derived values are stored compressed.
@@ -280,10 +285,10 @@ class _State:
             self._pages = self._memo() if self._memo else {}
         return self._pages
 
-    def sources_unchanged(self, stats: dict[str, tuple[int, int, int] | None]) -> bool:
+    def sources_unchanged(self, stats: dict[str, Stat]) -> bool:
         """Whether every source file is the one last built, judged by stat alone (no reading)."""
         known = self.index.stats if self.index else {}
-        return stats.keys() == known.keys() and all(s is not None and known[k] == s for k, s in stats.items())
+        return stats == known and None not in known.values()
 
 
 class Builder:
@@ -321,25 +326,34 @@ class Builder:
         store = _Store(config, self.options.cache)
         state = self.state or store.load_state(sink)
         sources = content_sources(config)
-        stats = {s.shown: _stat_key(s.file) for s in sources}
+        stats = source_stats(sources)
         if (fingerprint == state.fingerprint and state.sources_unchanged(stats) and state.index is not None
                 and _other_stats(config, state.index.other_stats) == state.index.other_stats
                 and _outputs_intact(state, sink)):
             return self._nothing_to_do(config, state, started)
-        pages, changed = self._load(config, state, sources, stats)
+        pages, changed, digests, stat_table = self._load(config, state, sources, stats)
         site = self._resolve(config, pages)
         plans = plan_site(site, _Facts(pages))
         dirty, deps = _dirty(plans, state, changed, fingerprint, sink)
-        site.derived_values.update(_carried_derived(state.derived, site, dirty))
+        site.derived_values.update(_carried_derived(state.derived, site, dirty,
+                                                    state.site is not None and state.site.universe == site.universe))
         with _spooled(sink, dirty) as spool:
             rendered = {f.path: f for f in self._render(site, dirty, spool)}
-            files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
-            by_path = dict(zip(map(_PATH, files), files))
-            _check_collisions(files, by_path)
-            report = sink.write(files, spool) if isinstance(sink, DiskSink) else sink.write(files)
+            same_paths = list(deps) == list(state.deps)  # then every file not rendered is the last build's
+            if same_paths:
+                by_path = dict(state.outputs)
+                by_path.update(rendered)
+                files = list(by_path.values())
+            else:
+                files = [rendered.get(p.path) or state.outputs[p.path] for p in plans]
+                by_path = dict(zip(map(_PATH, files), files))
+                _check_collisions(files, by_path)
+            if isinstance(sink, DiskSink):
+                report = sink.write(files, spool)
+            else:
+                report = sink.write(files, rendered if same_paths and sink.files.keys() == by_path.keys() else None)
         outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
-        index = SiteIndex(fingerprint, {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()},
-                          outputs, site.warnings, _counts(site),
+        index = SiteIndex(fingerprint, digests, stat_table, outputs, site.warnings, _counts(site),
                           _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}), site.universe)
         self.state = _State(index, by_path, site, pages, deps=deps)
         relinked = state.index is not None and state.index.universe != index.universe  # every page's saved links are stale
@@ -397,16 +411,22 @@ class Builder:
         return BuildResult(config, site, files, WriteReport(0, len(files), 0), time.perf_counter() - started,
                            state.index.counts, state.index.warnings, frozenset())
 
-    def _load(self, config: SiteConfig, state: _State, sources: list[Source],
-              stats: dict[str, tuple[int, int, int] | None]) -> tuple[dict[str, PageRecord], set[str]]:
-        """Every source's record, reading only files whose stat changed; and the paths that changed."""
+    def _load(self, config: SiteConfig, state: _State, sources: list[Source], stats: dict[str, Stat]) -> _Loaded:
+        """Every source's record, reading only files whose stat changed; and the paths that changed.
+
+        When the files are those of the last build, its tables are patched for the few that
+        were read (a pass over 10,000 records cost 15 ms of a rebuild inside `serve`, issue 4).
+        """
         known = state.pages
-        todo = [(s, known[s.shown].digest if s.shown in known else None) for s in sources
-                if stats[s.shown] is None or s.shown not in known or known[s.shown].stat != stats[s.shown]]
+        last = state.index or SiteIndex("", {}, {}, {}, [], SiteCounts(0, 0, 0, 0))
+        restat = _restat(stats, last.stats, known)
+        todo = [(s, known[s.shown].digest if s.shown in known else None)
+                for s in compress(sources, map(restat.__contains__, map(_SHOWN, sources)))]
         outcomes = self._load_sources(config, todo)
-        pages: dict[str, PageRecord] = {}
+        same_files = stats.keys() == known.keys() == last.digests.keys()
+        pages: dict[str, PageRecord] = dict(known) if same_files else {}
         diagnostics: list[Diagnostic] = []
-        for source in sources:
+        for source in (map(_SOURCE, todo) if same_files else sources):
             outcome = outcomes.get(source.shown)
             if outcome is None:
                 pages[source.shown] = known[source.shown]
@@ -418,9 +438,13 @@ class Builder:
                 diagnostics.extend(outcome)
         if diagnostics:
             raise DiagnosticError(diagnostics)
-        built = state.index.digests if state.index else {}
-        changed = {p for p, r in pages.items() if built.get(p) != r.digest}
-        return pages, changed | (set(built) - set(pages))
+        if not same_files:
+            return _Loaded(pages, {p for p, r in pages.items() if last.digests.get(p) != r.digest} | (last.digests.keys() - pages.keys()),
+                           {p: r.digest for p, r in pages.items()}, {p: r.stat for p, r in pages.items()})
+        digests, stat_table = dict(last.digests), dict(last.stats)
+        for path in outcomes:
+            digests[path], stat_table[path] = pages[path].digest, pages[path].stat
+        return _Loaded(pages, {p for p in outcomes if last.digests[p] != digests[p]}, digests, stat_table)
 
     def _load_sources(self, config: SiteConfig, todo: list[tuple[Source, bytes | None]]) -> dict[str, object]:
         jobs = self._jobs(len(todo))
@@ -639,7 +663,41 @@ def _load_one(context: _LoadContext, item: tuple[Source, bytes | None]) -> PageR
 _LOAD_JOB: ChunkJob[_LoadShared, _LoadContext, tuple[Source, bytes | None], object] = ChunkJob(_load_setup, _load_one)
 
 
-def _stat_key(file: Path) -> tuple[int, int, int] | None:
+class _Loaded(NamedTuple):
+    """What `Builder._load` found: every source's record, the paths whose bytes changed (or that
+    are gone), and the index's tables of content hashes and stats."""
+
+    pages: dict[str, PageRecord]
+    changed: set[str]
+    digests: dict[str, bytes]
+    stats: dict[str, Stat]
+
+
+def _restat(stats: dict[str, Stat], last: dict[str, Stat], known: Mapping[str, PageRecord]) -> set[str]:
+    """The sources to read: new, with another stat than when last read, or too new to trust a stat."""
+    untrusted = compress(stats.keys(), map(operator.not_, stats.values()))
+    return {path for path, _ in stats.items() - last.items()}.union(untrusted, stats.keys() - known.keys())
+
+
+def source_stats(sources: list[Source]) -> dict[str, Stat]:
+    """Source path -> its stat key, for every source (one system call each, no Path made)."""
+    shown, files = _source_names(sources)
+    return dict(zip(shown, map(_stat_key, files)))
+
+
+def _source_names(sources: list[Source]) -> tuple[list[str], list[str]]:
+    """The shown paths and file names of `sources`, kept while the loader gives the same list."""
+    if _NAMES and _NAMES[0] is sources:
+        return _NAMES[1], _NAMES[2]
+    _NAMES[:] = [sources, list(map(_SHOWN, sources)), [os.fspath(s.file) for s in sources]]
+    return _NAMES[1], _NAMES[2]
+
+
+_NAMES: list[Any] = []
+"""[sources, their shown paths, their file names] of the last `_source_names` call."""
+
+
+def _stat_key(file: str | Path) -> Stat:
     try:
         info = os.stat(file)
     except OSError:
@@ -693,16 +751,34 @@ _ALWAYS_RENDERED = frozenset({"static", "asset"})
 
 
 def _carried_derived(previous: dict[tuple[str, PageKey], Any], site: ResolvedSite,
-                     dirty: list[PagePlan]) -> dict[tuple[str, PageKey], Any]:
-    """The derived values of pages this build does not render again: their inputs are unchanged."""
+                     dirty: list[PagePlan], same_pages: bool) -> dict[tuple[str, PageKey], Any]:
+    """The derived values of pages this build does not render again: their inputs are unchanged.
+
+    With `same_pages` (the last build had the same pages: the same universe) the last values less
+    the dirty pages' are kept, without a pass over every value (11 ms at 10,000 articles)."""
     if not previous:
         return {}
+    names = [derived_name(compute) for compute in DERIVED_PER_PAGE]
+    if same_pages and len(previous) <= len(names) * len(site.page_keys()):  # no value of another computation
+        kept = dict(previous)
+        for plan in dirty:
+            for name in names:
+                kept.pop((name, (plan.kind, plan.key)), None)
+        return kept
     keep = site.page_keys() - {(p.kind, p.key) for p in dirty}
     return dict(compress(previous.items(), map(keep.__contains__, map(_ENTRY_PAGE, previous))))
 
 
 def _counts(site: ResolvedSite) -> SiteCounts:
-    annotations = sum(map(len, map(_ANNOTATIONS, site.articles)))  # a built site anchored every one
+    """The summary line's numbers; the annotations counted again only for the articles that changed."""
+    kept = site.memo.recall("annotation-count", "")
+    changed = changed_positions(kept[0][0], site.articles) if kept else None
+    if kept is None or changed is None:
+        annotations = sum(map(len, map(_ANNOTATIONS, site.articles)))  # a built site anchored every one
+    else:
+        last = kept[0][0]
+        annotations = kept[1] + sum(len(site.articles[i].annotations) - len(last[i].annotations) for i in changed)
+    site.memo.keep("annotation-count", "", (site.articles,), annotations)
     return SiteCounts(len(site.articles), len(site.topics), annotations, len(site.tags))
 
 

@@ -71,10 +71,16 @@ def content_sources(config: SiteConfig) -> list[Source]:
         shown = display_path(content, config.root)
         raise DiagnosticError([error(SourceLocation(config.config_path), f"content folder '{shown}' not found",
                                      "create content/articles/ and content/topics/, or set content_dir in site.yaml")])
-    sources = []
-    for kind, folder in (("article", content / "articles"), ("topic", content / "topics")):
-        sources += _folder_sources(config.root, folder, kind)
-    return sources
+    parts = [_folder_sources(config.root, folder, kind) for kind, folder in (("article", content / "articles"), ("topic", content / "topics"))]
+    known = _JOINED.get(config.root)
+    if known is None or len(known[0]) != len(parts) or any(map(operator.is_not, known[0], parts)):
+        known = _JOINED[config.root] = (parts, [source for part in parts for source in part])
+    return known[1]
+
+
+_JOINED: dict[Path, tuple[list[list[Source]], list[Source]]] = {}
+"""Project -> its folders' last lists and the list of all sources made of them: the same list while
+no folder changed, so what later stages keep about it (see build.source_stats) stays valid."""
 
 
 _LISTED: dict[tuple[Path, Path, str], tuple[list[str], list[Source]]] = {}

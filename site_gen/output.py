@@ -27,7 +27,7 @@ import operator
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,8 +71,20 @@ class MemorySink:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
 
-    def write(self, files: Iterable[RenderedFile]) -> WriteReport:
-        """Keep `files` as a new dict (a reader of the old one, e.g. a server, keeps a whole site)."""
+    def write(self, files: Iterable[RenderedFile], changed: Mapping[str, RenderedFile] | None = None) -> WriteReport:
+        """Keep `files` as a new dict (a reader of the old one, e.g. a server, keeps a whole site).
+
+        `changed`, when given, says that `files` are the files of the last write but these (the
+        same paths): only they are looked at (20,000 files cost 25 ms of a rebuild inside `serve`).
+        """
+        if changed is not None:
+            new = dict(self.files)
+            differ = 0
+            for path, file in changed.items():
+                differ += new[path] != file.data
+                new[path] = file.data
+            self.files = new
+            return WriteReport(differ, len(new) - differ, 0)
         files = list(files)
         new = dict(zip(map(_PATH, files), map(_DATA, files)))  # one pass in C: serve rebuilds call this with every file
         unchanged = sum(map(operator.eq, map(self.files.get, new), new.values()))
