@@ -676,7 +676,8 @@ class _Loaded(NamedTuple):
 def _restat(stats: dict[str, Stat], last: dict[str, Stat], known: Mapping[str, PageRecord]) -> set[str]:
     """The sources to read: new, with another stat than when last read, or too new to trust a stat."""
     untrusted = compress(stats.keys(), map(operator.not_, stats.values()))
-    return {path for path, _ in stats.items() - last.items()}.union(untrusted, stats.keys() - known.keys())
+    other = compress(stats.keys(), map(operator.ne, stats.values(), map(last.get, stats.keys())))  # in C, no tuple hashed
+    return set(other).union(untrusted, stats.keys() - known.keys())
 
 
 def source_stats(sources: list[Source]) -> dict[str, Stat]:

@@ -40,7 +40,7 @@ from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, sorted_diagnostics
 from site_gen.output import MemorySink
 from site_gen.report import print_diagnostics
-from site_gen.serve import BuildFn, BuildOutcome, LiveSite, PreviewServer, changed_paths
+from site_gen.serve import BuildFn, BuildOutcome, LiveSite, PreviewServer
 from site_gen.watch import (
     Change,
     ChangeKind,
@@ -289,7 +289,7 @@ class SiteBuilder:
             return BuildOutcome(None, (message,), time.perf_counter() - started)
         self.shown["errors"] = []
         self._show("warnings", result.warnings)
-        return BuildOutcome(self.sink.files, (), result.seconds)  # the sink's own table: a new dict each build
+        return BuildOutcome(self.sink.files, (), result.seconds, self.sink.changed)  # the sink's own table: a new dict each build
 
     def idle(self) -> None:
         """Work that would delay a rebuild, done while nothing changes: write the cache, free old builds."""
@@ -308,7 +308,7 @@ def _build_and_publish(site: LiveSite, build: BuildFn, batch: tuple[Change, ...]
     before = site.state
     state = site.publish(build())
     why = f" after {describe(batch, config_file.resolve().parent)}" if batch else ""
-    changed = len(changed_paths(before.files, state.files))
+    changed = len(state.changed)
     if state.errors and not (catch_up and before.errors == state.errors):
         same = " (the same errors as before)" if before.errors == state.errors else ""
         print(f"build failed{why}{same}: still serving the last good build", file=sys.stderr, flush=True)

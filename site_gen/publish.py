@@ -16,6 +16,7 @@ This module plans those outputs (`publication_plans`, `article_publication_plan`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 from dataclasses import dataclass
 
 from site_gen.config import SiteConfig
@@ -74,17 +75,19 @@ def absolute_outputs_enabled(config: SiteConfig) -> bool:
     return bool(config.base_url)
 
 
-def publication_plans(site: ResolvedSite, page_deps: Mapping[PageKey, frozenset[str]]) -> list[PagePlan]:
+def publication_plans(site: ResolvedSite, page_deps: Mapping[PageKey, frozenset[str]],
+                      since: DepsChange | None = None) -> list[PagePlan]:
     """The publishing outputs about more than one page, in a stable order (see `article_publication_plan`).
 
     `page_deps`: the sources each article and topic page shows; a search-index part shows
-    what its pages show.
+    what its pages show. `since`: which pages' dependencies changed since the last call.
     """
     everything = frozenset({ALL_SOURCES})
     members = search_parts(site)
     parts = len(members)
+    stale = None if since is None else {part_of(key, parts) for key in since.pages}
     plans = [PagePlan(SEARCH_INDEX_PATH, "search-index", str(parts), frozenset({f"search-parts:{parts}"}))]
-    plans += [_search_part_plan(site, number, parts, keys, page_deps) for number, keys in enumerate(members)]
+    plans += [_search_part_plan(site, number, parts, keys, page_deps, since, stale) for number, keys in enumerate(members)]
     if absolute_outputs_enabled(site.config):
         plans.append(PagePlan(FEED_PATH, "feed", "", everything))
         plans += [PagePlan(tag_feed_path(slug), "tag-feed", slug, everything) for slug in site.tags]
@@ -106,11 +109,26 @@ def search_parts(site: ResolvedSite) -> list[list[PageKey]]:
     return site.memo.remember("search-parts", "", (site.universe,), compute)
 
 
-def _search_part_plan(site: ResolvedSite, number: int, parts: int, keys: list[PageKey],
-                      page_deps: Mapping[PageKey, frozenset[str]]) -> PagePlan:
-    shown = tuple(page_deps[key] for key in keys)
-    deps = site.memo.remember("search-part", f"{number}/{parts}", shown, lambda: frozenset().union(*shown))
-    return PagePlan(part_path(number), "search-part", f"{number}/{parts}", deps)
+class DepsChange(NamedTuple):
+    """Which pages' dependencies changed since the last planning (`token`: what that planning left)."""
+
+    last: object
+    token: object
+    pages: frozenset[PageKey]
+
+
+def _search_part_plan(site: ResolvedSite, number: int, parts: int, keys: list[PageKey], page_deps: Mapping[PageKey, frozenset[str]],
+                      since: DepsChange | None, stale: set[int] | None) -> PagePlan:
+    """A part shows what its pages show; kept as it was when none of them changed (looking at
+    every page's dependencies cost 6 ms of a rebuild of 10,000 articles inside `serve`)."""
+    name = f"{number}/{parts}"
+    kept = site.memo.recall("search-part", name)
+    if since is not None and stale is not None and kept is not None and kept[0][0] is since.last and number not in stale:
+        deps = kept[1]
+    else:
+        deps = frozenset().union(*(page_deps[key] for key in keys))
+    site.memo.keep("search-part", name, (since.token if since is not None else None,), deps)
+    return PagePlan(part_path(number), "search-part", name, deps)
 
 
 def article_publication_plan(article: Article, deps: frozenset[str]) -> PagePlan:

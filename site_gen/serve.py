@@ -72,6 +72,9 @@ class BuildOutcome:
     files: Mapping[str, bytes] | None
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
+    changed: frozenset[str] | None = None
+    """The paths whose bytes differ from the last build's files, when the builder knows them
+    (else they are found by comparing every file: 20,000 of them cost 5 ms, a few times a rebuild)."""
 
 
 BuildFn = Callable[[], BuildOutcome]
@@ -89,6 +92,8 @@ class SiteState:
     files: Mapping[str, bytes] = field(default_factory=dict)
     errors: tuple[str, ...] = ()
     seconds: float = 0.0
+    changed: frozenset[str] = frozenset()
+    """The paths whose bytes differ from the state before (added and removed ones too)."""
 
 
 def changed_paths(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> frozenset[str]:
@@ -124,8 +129,11 @@ class LiveSite:
         with self._changed:
             old = self._state
             files = old.files if outcome.files is None else dict(outcome.files)
-            generation = old.generation + (1 if files is not old.files and changed_paths(old.files, files) else 0)
-            self._state = SiteState(generation, old.builds + 1, files, tuple(outcome.errors), outcome.seconds)
+            changed = frozenset() if files is old.files else outcome.changed
+            if changed is None:
+                changed = changed_paths(old.files, files)
+            self._state = SiteState(old.generation + (1 if changed else 0), old.builds + 1, files, tuple(outcome.errors),
+                                    outcome.seconds, changed)
             self._changed.notify_all()
             return self._state
 
@@ -368,7 +376,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             while not site.closed and self._client_connected():
                 state = site.wait(sent.builds, timeout=0.5)
                 if state.builds > sent.builds:
-                    changed = changed_paths(sent.files, state.files) if state.files is not sent.files else frozenset()
+                    changed = state.changed if state.builds == sent.builds + 1 else changed_paths(sent.files, state.files)
                     ok = self._write(event_message(state, changed))
                     sent, last_write = state, time.monotonic()
                 elif time.monotonic() - last_write > HEARTBEAT_SECONDS:

@@ -24,6 +24,8 @@ from serve_harness import PROJECT, EventStream, ServeProcess, atomic_write, wait
 
 from site_gen.cli import main
 from site_gen.commands_serve import is_loopback
+from site_gen.output import MemorySink
+from site_gen.render import RenderedFile
 from site_gen.serve import (
     SCRIPT_URL,
     BuildOutcome,
@@ -147,6 +149,23 @@ def test_the_generation_moves_only_when_served_files_change() -> None:
     assert failed.files == FILES and failed.errors == ("content/a.md:3:1: error: bad",)
     assert changed_paths(first.files, changed.files) == {"index.html"}
     assert changed_paths(changed.files, {"index.html": b"new"}) == set(FILES) - {"index.html"}
+    assert [set(s.changed) for s in (first, same, failed, changed)] == [set(FILES), set(), set(), {"index.html"}]
+
+
+def test_the_changed_paths_a_builder_knows_are_taken_as_they_are() -> None:
+    """A builder that knows what it changed (site-gen's in-memory sink) spares comparing every file."""
+    site = LiveSite()
+    site.publish(BuildOutcome(dict(FILES)))
+    told = site.publish(BuildOutcome({**FILES, "index.html": b"new"}, changed=frozenset({"index.html"})))
+    assert told.changed == {"index.html"} and told.generation == 2
+    sink = MemorySink()
+    sink.write([RenderedFile(path, data, frozenset()) for path, data in FILES.items()])
+    report = sink.write([], {"index.html": RenderedFile("index.html", b"new", frozenset()),
+                             "static/style.css": RenderedFile("static/style.css", FILES["static/style.css"], frozenset())})
+    assert sink.changed == {"index.html"} and sink.files == {**FILES, "index.html": b"new"}
+    assert (report.written, report.unchanged, report.removed) == (1, len(FILES) - 1, 0)
+    report = sink.write([RenderedFile("index.html", b"new", frozenset())])
+    assert sink.changed == set(FILES) - {"index.html"} and (report.written, report.unchanged, report.removed) == (0, 1, len(FILES) - 1)
 
 
 @pytest.fixture
