@@ -29,7 +29,7 @@ import threading
 import time
 import traceback
 import webbrowser
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -275,10 +275,11 @@ class SiteBuilder:
         self.builder = Builder(config_file, BuildOptions(drafts=drafts, save_cache_later=True), sink=self.sink)
         self.shown: dict[str, list[Diagnostic]] = {"errors": [], "warnings": []}
 
-    def __call__(self) -> BuildOutcome:
+    def __call__(self, touched: Collection[Path] | None = None) -> BuildOutcome:
+        """Build; `touched`: the files the watcher saw change (the others are trusted to be as they were)."""
         started = time.perf_counter()
         try:
-            result = self.builder.build()
+            result = self.builder.build(touched)
         except DiagnosticError as exc:
             self._show("errors", exc.diagnostics)
             errors = tuple(d.format() for d in sorted_diagnostics(exc.diagnostics))
@@ -289,7 +290,8 @@ class SiteBuilder:
             return BuildOutcome(None, (message,), time.perf_counter() - started)
         self.shown["errors"] = []
         self._show("warnings", result.warnings)
-        return BuildOutcome(self.sink.files, (), result.seconds, self.sink.changed)  # the sink's own table: a new dict each build
+        wrote = result.report.written or result.report.removed  # a build with nothing to do leaves the sink as it was
+        return BuildOutcome(self.sink.files, (), result.seconds, self.sink.changed if wrote else frozenset())  # a new dict each build
 
     def idle(self) -> None:
         """Work that would delay a rebuild, done while nothing changes: write the cache, free old builds."""
@@ -306,7 +308,7 @@ def _build_and_publish(site: LiveSite, build: BuildFn, batch: tuple[Change, ...]
                        catch_up: bool = False) -> None:
     """Build, swap the result in, and say in one line what happened (a catch-up build only if it found edits)."""
     before = site.state
-    state = site.publish(build())
+    state = site.publish(build(frozenset(change.path for change in batch) if batch else None))
     why = f" after {describe(batch, config_file.resolve().parent)}" if batch else ""
     changed = len(state.changed)
     if state.errors and not (catch_up and before.errors == state.errors):

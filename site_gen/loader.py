@@ -64,6 +64,10 @@ class Source:
     """"article" or "topic"."""
 
 
+PAGE_FOLDERS = {"article": "articles", "topic": "topics"}
+"""The folder of the content folder that holds each kind of page."""
+
+
 def content_sources(config: SiteConfig) -> list[Source]:
     """Every page file, articles first, each folder in name order; raise if content/ is missing."""
     content = config.content_path
@@ -71,7 +75,7 @@ def content_sources(config: SiteConfig) -> list[Source]:
         shown = display_path(content, config.root)
         raise DiagnosticError([error(SourceLocation(config.config_path), f"content folder '{shown}' not found",
                                      "create content/articles/ and content/topics/, or set content_dir in site.yaml")])
-    parts = [_folder_sources(config.root, folder, kind) for kind, folder in (("article", content / "articles"), ("topic", content / "topics"))]
+    parts = [_folder_sources(config.root, content / folder, kind) for kind, folder in PAGE_FOLDERS.items()]
     known = _JOINED.get(config.root)
     if known is None or len(known[0]) != len(parts) or any(map(operator.is_not, known[0], parts)):
         known = _JOINED[config.root] = (parts, [source for part in parts for source in part])

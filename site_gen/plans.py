@@ -14,13 +14,24 @@ ALL_SOURCES = "*"
 listings too when planned without the documents' facts)."""
 
 
+FACTS_OF = "facts:"
+"""Dependency prefix: `facts:<source path>` means the output shows that page's front matter (its
+title in link labels, a topic's summary in previews), not its text; an edit of the text alone
+does not make the output stale (see `facts_of`)."""
+
+
+def facts_of(path: str) -> str:
+    """The dependency of an output that shows only the front matter of the page at `path`."""
+    return FACTS_OF + path
+
+
 class PagePlan(NamedTuple):
     """One output to make: its path, what kind of output, for which key, and the source files it shows.
 
     A named tuple, not a dataclass: a build of a 5,000-article site makes over 10,000 of
     these, and a frozen dataclass took three times as long to make (issue 3: latency).
     Besides source paths, `deps` may hold digests ("listing:…") of what the output shows
-    of other pages, so that it is rendered again only when that changes.
+    of other pages, so that it is rendered again only when that changes, and `facts_of` paths.
     """
 
     path: str

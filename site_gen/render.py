@@ -35,7 +35,7 @@ from site_gen.markdown import make_parser
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, iter_chunks
 from site_gen.patching import changed_positions
-from site_gen.plans import ALL_SOURCES, PagePlan
+from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
 from site_gen.publish import (AFTER_PAGES, PUBLICATION_KINDS, DepsChange, Publisher, article_publication_plan, page_search_documents,
                              publication_plans)
 from site_gen.schema import printable
@@ -196,7 +196,8 @@ class _ArticlePlans(NamedTuple):
 def _article_plans(site: ResolvedSite, article: Article, facts: Mapping[str, str] | None) -> _ArticlePlans:
     """The article's page and annotations file plans, and its part of the listing digests.
 
-    Its page shows itself, the pages it links to and the topics its notes cite; made once per
+    Its page shows itself, and the front matter (`facts_of`) of the pages it links to and of the
+    topics its notes cite (titles, summaries): editing their text leaves it be. Made once per
     article, not again for every listing and output that needs it (issue 3: the passes over every
     page were most of a rebuild at 5,000 articles)."""
     key: PageKey = ("article", article.slug)
@@ -205,8 +206,8 @@ def _article_plans(site: ResolvedSite, article: Article, facts: Mapping[str, str
     def compute() -> _ArticlePlans:
         body = site.bodies[key]
         links = site.links_from.get(key, frozenset())
-        topics = {site.document(("topic", a.annotation.topic)).path for a in body.anchors if a.annotation.topic}
-        deps = frozenset({article.path} | {site.document(k).path for k in links} | topics)
+        topics = {facts_of(site.document(("topic", a.annotation.topic)).path) for a in body.anchors if a.annotation.topic}
+        deps = frozenset({article.path} | {facts_of(site.document(k).path) for k in links} | topics)
         piece = b""
         if facts is not None:
             anchors = [(a.annotation.id, a.exact, a.number, a.annotation.topic) for a in body.anchors]
@@ -226,7 +227,7 @@ def _topic_plan(site: ResolvedSite, topic: Topic) -> PagePlan:
         shown = [(c.article.slug, c.article.title, c.anchor.exact, c.anchor.annotation.id, c.anchor.number)
                  for c in citations]
         citing = "citing:" + hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
-        linked = {site.document(k).path for k in site.links_from.get(key, ())}
+        linked = {facts_of(site.document(k).path) for k in site.links_from.get(key, ())}
         return PagePlan(topic_path(topic.slug), "topic", topic.slug, frozenset({topic.path, citing} | linked))
     return site.memo.remember("topic-plan", topic.path, page_validity(site, key) + (citations,), compute)
 

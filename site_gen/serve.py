@@ -31,13 +31,14 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import compress
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 PREFIX = "/__site-gen__/"
@@ -77,8 +78,8 @@ class BuildOutcome:
     (else they are found by comparing every file: 20,000 of them cost 5 ms, a few times a rebuild)."""
 
 
-BuildFn = Callable[[], BuildOutcome]
-"""A build, as the server sees it: run it, get files or errors."""
+BuildFn = Callable[[Collection[Path] | None], BuildOutcome]
+"""A build, as the server sees it: run it with the files that changed (None: any may have), get files or errors."""
 
 
 @dataclass(frozen=True)

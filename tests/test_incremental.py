@@ -3,17 +3,19 @@
 A seeded random sequence of edits (add, change, delete articles and topics, rename a tag,
 change a template, and a broken edit that is then fixed) is applied to a generated site.
 After each edit the site is built three ways, and every output file must be identical:
-a clean build (no cache, no previous state); a long-lived Builder kept in memory (what
-`serve` does); and a new Builder on the disk cache and output folder (what a new
-`site-gen build` process does).
+a clean build (no cache, no previous state); a long-lived Builder kept in memory and told
+which files changed, as a file watcher would (what `serve` does); and a new Builder on the
+disk cache and output folder (what a new `site-gen build` process does).
 """
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -198,9 +200,11 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
     kept.build()
     Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
     for step in range(8):
+        before = _sources_snapshot(site)
         what = rng.choice(EDITS)(site, rng)
+        after = _sources_snapshot(site)
         expected, warnings = clean_build_result(site)
-        in_memory = kept.build()
+        in_memory = kept.build({path for path in before.keys() | after.keys() if before.get(path) != after.get(path)})
         assert memory.files == expected, f"step {step}: in-memory build is stale after {what}"
         assert [w.format() for w in in_memory.warnings] == warnings, f"step {step}: in-memory warnings are stale after {what}"
         command = Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
@@ -212,13 +216,19 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
             assert not {p for p in in_memory.rendered if p.startswith("topics/")}
 
 
+def _sources_snapshot(root: Path) -> dict[Path, bytes]:
+    """Every file of the project but its output and cache, by resolved path: what a watcher would report changed."""
+    return {p.resolve(): p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and not {"output", ".site-gen-cache"} & set(p.relative_to(root).parts)}
+
+
 def _assert_rendered_only_what_shows_it(site: Path, name: str, in_memory: BuildResult, command: BuildResult) -> None:
-    """After a body edit, the article pages rendered are the edited one and those linking to it."""
+    """After a body edit, the only article page rendered is the edited one: those linking to it
+    show its title, not its text."""
     slug = name.removesuffix(".md")
-    linking = {a.stem for a in _articles(site) if f"[[{slug}]]" in a.read_text(encoding="utf-8")}
     rendered = {p.removeprefix("articles/").removesuffix(".html") for p in in_memory.rendered
                 if p.startswith("articles/") and p.endswith(".html")}
-    assert rendered == {slug} | linking
+    assert rendered == {slug}
     assert command.rendered == in_memory.rendered
 
 
@@ -262,6 +272,33 @@ def test_a_failed_build_leaves_the_incremental_state_as_it_was(site: Path) -> No
     assert memory.files == expected
     Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
     assert disk_files(site / "output") == expected
+
+
+def test_a_builder_told_what_changed_looks_at_those_files_and_symlinks_only(site: Path) -> None:
+    """`serve` tells the Builder which files its watcher saw change; a link's target may change unseen."""
+    shared = site / "content" / "shared"
+    shared.mkdir()
+    linked = _articles(site)[3]
+    (shared / "linked.md").write_text(linked.read_text(encoding="utf-8"), encoding="utf-8")
+    linked.unlink()
+    linked.symlink_to(Path("..") / "shared" / "linked.md")
+    long_ago = time.time() - 3600  # files old enough that their stat is trusted
+    for file in (site / "content").rglob("*.md"):
+        os.utime(file, (long_ago, long_ago))
+    memory = MemorySink()
+    kept = Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), memory)
+    kept.build()
+    told, untold = _articles(site)[1], _articles(site)[5]
+    _replace(told, 'title: "', 'title: "Told ')
+    _replace(untold, 'title: "', 'title: "Untold ')
+    _replace(shared / "linked.md", 'title: "', 'title: "Behind a link ')
+    result = kept.build({told.resolve()})
+    shown = memory.files["index.html"].decode()
+    assert "Told " in shown and "Behind a link " in shown  # the symlink is looked at on every build
+    assert "Untold " not in shown and f"articles/{untold.stem}.html" not in result.rendered  # trusted to be as it was
+    _replace(untold, 'title: "Untold ', 'title: "Untold again ')
+    kept.build({untold.resolve(), site / "content" / "articles" / "no-such-file.md"})  # a path it does not know: it looks at everything
+    assert memory.files == clean_build(site)
 
 
 def test_only_changed_output_files_are_rewritten(site: Path) -> None:
