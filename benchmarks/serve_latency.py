@@ -39,7 +39,7 @@ sys.path[:0] = [str(PROJECT), str(PROJECT / "tests"), str(PROJECT / "benchmarks"
 from corpus import generate
 from serve_harness import EventStream, ServeProcess
 
-TARGETS_MS = {"bundled": 100.0, "5000": 300.0}
+TARGETS_MS = {"bundled": 100.0, "5000": 300.0, "10000": 150.0}
 BUNDLED_ARTICLE = "content/articles/russia-iran-alliance-tehran-meeting.md"
 
 

@@ -311,6 +311,8 @@ class Builder:
         self.state: _State | None = None
         self.link_memo: LinkMemo = {}
         self.page_memo = PageMemo()
+        self._touched_since_good: set[Path] = set()
+        """The files builds were told changed since the last good build (a failed build records nothing)."""
         self._unsaved: tuple[_Store, set[str], set[str], DiskSink | MemorySink] | None = None
         """With `save_cache_later`: what the builds since the last `save_cache` changed."""
 
@@ -321,8 +323,17 @@ class Builder:
         watcher knows (`serve`): then the other content files are not looked at again (see
         `touched_stats`). None: anything may have changed.
         """
-        with without_gc_pauses():
-            return self._build(touched)
+        if touched is not None:  # what failed builds were told is still to be looked at
+            touched = self._touched_since_good | set(touched)
+        try:
+            with without_gc_pauses():
+                result = self._build(touched)
+        except BaseException:
+            if touched is not None:
+                self._touched_since_good = set(touched)
+            raise
+        self._touched_since_good = set()
+        return result
 
     def _build(self, touched: Collection[Path] | None = None) -> BuildResult:
         started = time.perf_counter()

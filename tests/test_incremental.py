@@ -301,6 +301,25 @@ def test_a_builder_told_what_changed_looks_at_those_files_and_symlinks_only(site
     assert memory.files == clean_build(site)
 
 
+def test_what_a_failed_build_was_told_is_looked_at_by_the_next(site: Path) -> None:
+    """One save touches two files, one of them broken: once it is mended, both edits show."""
+    long_ago = time.time() - 3600  # files old enough that their stat is trusted
+    for file in (site / "content").rglob("*.md"):
+        os.utime(file, (long_ago, long_ago))
+    memory = MemorySink()
+    kept = Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), memory)
+    kept.build()
+    good, broken = _articles(site)[1], _articles(site)[2]
+    _replace(good, 'title: "', 'title: "Edited alongside ')
+    _replace(broken, 'title: "', 'title: [')
+    with pytest.raises(DiagnosticError):
+        kept.build({good.resolve(), broken.resolve()})
+    _replace(broken, 'title: [', 'title: "Mended ')
+    kept.build({broken.resolve()})
+    assert "Edited alongside " in memory.files["index.html"].decode()
+    assert memory.files == clean_build(site)
+
+
 def test_only_changed_output_files_are_rewritten(site: Path) -> None:
     Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
     out = site / "output"
