@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT
-from site_gen import library
+from site_gen import library, render
 from site_gen.build import BuildOptions, Builder, BuildResult
 from site_gen.diagnostics import DiagnosticError
 from site_gen.output import MANIFEST, DiskSink, MemorySink
@@ -232,28 +232,34 @@ def _assert_rendered_only_what_shows_it(site: Path, name: str, in_memory: BuildR
     assert command.rendered == in_memory.rendered
 
 
-def test_a_new_process_reuses_the_link_checks_saved_in_the_cache_and_stays_exact(site: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("owner, name, pages", [
+    (library._Resolver, "_link_document", lambda site: len(_articles(site)) + len(_topics(site))),  # pylint: disable=protected-access
+    (render, "article_publication_plan", lambda site: len(_articles(site))),
+], ids=["link checks", "plans"])
+def test_a_new_process_redoes_only_what_its_saved_link_checks_and_plans_no_longer_hold(
+        site: Path, monkeypatch, owner: object, name: str, pages: Callable[[Path], int]) -> None:
     """Pages saved as summaries (as big and parallel builds save them) keep what checking their
-    links found; a new process relinks only the changed pages, or every page when titles changed."""
+    links found and what planning made of them; a new process redoes both for the edited page
+    alone after a text edit, for every page when a title changed (titles are in link labels)."""
     Builder(site / "site.yaml", BuildOptions(jobs=2)).build()
-    linked: list[str] = []
-    original = library._Resolver._link_document  # pylint: disable=protected-access
+    done: list[str] = []
+    original = getattr(owner, name)
 
-    def counting(resolver, key, doc, body):  # type: ignore[no-untyped-def]
-        linked.append(doc.path)
-        return original(resolver, key, doc, body)
-    monkeypatch.setattr(library._Resolver, "_link_document", counting)  # pylint: disable=protected-access
+    def counting(*args):  # type: ignore[no-untyped-def]
+        done.append(next(a.path for a in args if hasattr(a, "path")))
+        return original(*args)
+    monkeypatch.setattr(owner, name, counting)
     rng = random.Random(5)
     for edit in (change_text, change_title, change_text):
-        linked.clear()
+        done.clear()
         what = edit(site, rng)
         Builder(site / "site.yaml", BuildOptions(jobs=2)).build()
-        relinked = sorted(linked)
+        by_the_build = sorted(done)  # before the clean build below adds its own
         assert disk_files(site / "output") == clean_build(site), what
         if edit is change_text:
-            assert relinked == [f"content/articles/{what.split()[-1]}"], what
-        else:  # a title is in every link label: every page is checked again
-            assert len(relinked) == len(_articles(site)) + len(_topics(site)), what
+            assert by_the_build == [f"content/articles/{what.split()[-1]}"], what
+        else:
+            assert len(by_the_build) == pages(site), what
 
 
 def test_a_failed_build_leaves_the_incremental_state_as_it_was(site: Path) -> None:
