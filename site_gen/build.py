@@ -750,7 +750,8 @@ class Sources(NamedTuple):
 def source_stats(sources: list[Source]) -> tuple[Sources, dict[str, Stat]]:
     """Source path -> its stat key, for every source (one system call each, no Path made)."""
     shown, files = _source_names(sources)
-    stats, linked = {}, []
+    stats: dict[str, Stat] = {}
+    linked: list[str] = []
     for path, file in zip(shown, files):
         try:
             info = os.lstat(file)
@@ -781,8 +782,10 @@ def touched_stats(config: SiteConfig, sources: Sources, last: dict[str, Stat],
         if name.startswith(".."):
             continue  # not content
         shown = by_name.get(name)
-        now = _stat_key(files[shown]) if shown is not None else None
-        if now is None:  # not a source the last build had, or gone
+        if shown is None:  # not a source the last build had
+            return None
+        now = _stat_key(files[shown])
+        if now is None:  # gone
             return None
         stats[shown] = now
     for shown in sources.linked:  # a link's target may change where no watcher looks

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import chain, compress
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -762,8 +762,8 @@ def _patched_tags(last: _LastResolve, articles: tuple[Article, ...],
                   changed: list[int]) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]] | None:
     """The last tag table with the changed articles in their places, if none changed its tags."""
     table, names = last.tags
-    moved = [(last.docs[i], articles[i]) for i in changed if i < len(articles)]
-    if any(old.tags != new.tags for old, new in moved):  # type: ignore[attr-defined]
+    moved = [(cast(Article, last.docs[i]), articles[i]) for i in changed if i < len(articles)]
+    if any(old.tags != new.tags for old, new in moved):
         return None
     table = dict(table)
     for old, new in moved:
