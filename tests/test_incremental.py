@@ -288,12 +288,7 @@ def test_a_builder_told_what_changed_looks_at_those_files_and_symlinks_only(site
     (shared / "linked.md").write_text(linked.read_text(encoding="utf-8"), encoding="utf-8")
     linked.unlink()
     linked.symlink_to(Path("..") / "shared" / "linked.md")
-    long_ago = time.time() - 3600  # files old enough that their stat is trusted
-    for file in (site / "content").rglob("*.md"):
-        os.utime(file, (long_ago, long_ago))
-    memory = MemorySink()
-    kept = Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), memory)
-    kept.build()
+    memory, kept = _kept_builder_of_old_files(site)
     told, untold = _articles(site)[1], _articles(site)[5]
     _replace(told, 'title: "', 'title: "Told ')
     _replace(untold, 'title: "', 'title: "Untold ')
@@ -307,14 +302,20 @@ def test_a_builder_told_what_changed_looks_at_those_files_and_symlinks_only(site
     assert memory.files == clean_build(site)
 
 
-def test_what_a_failed_build_was_told_is_looked_at_by_the_next(site: Path) -> None:
-    """One save touches two files, one of them broken: once it is mended, both edits show."""
-    long_ago = time.time() - 3600  # files old enough that their stat is trusted
+def _kept_builder_of_old_files(site: Path) -> tuple[MemorySink, Builder]:
+    """A kept Builder (as `serve` has) after one build of files old enough that their stat is trusted."""
+    long_ago = time.time() - 3600
     for file in (site / "content").rglob("*.md"):
         os.utime(file, (long_ago, long_ago))
     memory = MemorySink()
     kept = Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), memory)
     kept.build()
+    return memory, kept
+
+
+def test_what_a_failed_build_was_told_is_looked_at_by_the_next(site: Path) -> None:
+    """One save touches two files, one of them broken: once it is mended, both edits show."""
+    memory, kept = _kept_builder_of_old_files(site)
     good, broken = _articles(site)[1], _articles(site)[2]
     _replace(good, 'title: "', 'title: "Edited alongside ')
     _replace(broken, 'title: "', 'title: [')
