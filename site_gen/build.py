@@ -32,7 +32,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from stat import S_ISLNK
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from site_gen import __version__
 from site_gen.cache import BuildCache
@@ -471,7 +471,7 @@ class Builder:
             elif isinstance(outcome, tuple):  # the same bytes as before: keep the parse, note the stat
                 pages[source.shown] = replace(known[source.shown], stat=outcome or None)
             else:
-                diagnostics.extend(outcome)
+                diagnostics.extend(cast(list[Diagnostic], outcome))
         if diagnostics:
             raise DiagnosticError(diagnostics)
         if not same_files:
@@ -557,7 +557,7 @@ class _Store:
         if self.cache is None:
             return _State()
         index = self.cache.load("index", self.index_key(sink)) if isinstance(sink, DiskSink) else None
-        if not isinstance(index, SiteIndex):
+        if not isinstance(sink, DiskSink) or not isinstance(index, SiteIndex):
             return _State(memo=self._load_pages)
         outputs: dict[str, RenderedFile] = {path: KeptFile(path, digest, deps, sink.folder)
                                             for path, (digest, deps) in index.outputs.items()}

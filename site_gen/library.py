@@ -102,16 +102,16 @@ class SummaryBody(ParsedBody):
         self.allow_html = allow_html
         self._full: ParsedBody | None = None
 
-    @property  # type: ignore[override]
-    def tokens(self) -> list[Token]:
+    @property
+    def tokens(self) -> list[Token]:  # type: ignore[override]
         return self.complete().tokens
 
-    @property  # type: ignore[override]
-    def notes(self) -> dict[str, list[Token]]:
+    @property
+    def notes(self) -> dict[str, list[Token]]:  # type: ignore[override]
         return self._notes if self._notes is not None else self.complete().notes
 
-    @property  # type: ignore[override]
-    def reader(self) -> ReaderText | None:
+    @property
+    def reader(self) -> ReaderText | None:  # type: ignore[override]
         full = self.complete()
         return full.reader if full.reader is not None else self._parse().reader
 
@@ -522,9 +522,10 @@ class _Resolver:
         errors, fragments = len(self.errors), len(self.fragments)
         self.used_files = False
         self._link_document(key, doc, body)
-        if key in self.links:
-            self.links[key] = frozenset(self.links[key])
-        found = LinkedDocument(doc, body, self.universe, self.links.get(key, frozenset()), tuple(self.fragments[fragments:]),
+        links = frozenset(self.links.get(key, ()))
+        if links:
+            self.links[key] = links
+        found = LinkedDocument(doc, body, self.universe, links, tuple(self.fragments[fragments:]),
                                _article_citations(doc, body) if isinstance(doc, Article) else ())
         if len(self.errors) == errors and not self.used_files:
             memo[doc.path] = found
@@ -610,7 +611,7 @@ class _Resolver:
         token.meta["page"] = target
         token.meta["fragment"] = fragment
         if target != key:
-            self.links[key].add(target)
+            cast(set, self.links[key]).add(target)  # a set while its page is linked (see `links`)
         if fragment:
             self.fragments.append((target, fragment, where))
 

@@ -69,7 +69,7 @@ def _occurrences(site: ResolvedSite) -> Iterator[tuple[str, SourceLocation]]:
             yield from _token_links(parsed.tokens, partial(_body_location, doc))
             for annotation in getattr(doc, "annotations", ()):
                 notes = parsed.notes.get(annotation.id, [])
-                yield from _token_links(notes, lambda _line, where=annotation.location: where)
+                yield from _token_links(notes, partial(_note_location, annotation.location))
         for source in getattr(doc, "sources", ()):
             yield source.url, source.location
     for article in site.articles:
@@ -83,6 +83,11 @@ def _occurrences(site: ResolvedSite) -> Iterator[tuple[str, SourceLocation]]:
 def _body_location(doc: Document, token_line: int) -> SourceLocation:
     """The file place of a body token's line."""
     return SourceLocation(doc.path, doc.body_line + token_line, 1)
+
+
+def _note_location(where: SourceLocation, _token_line: int) -> SourceLocation:
+    """A note's links are reported at its annotation (its Markdown is a YAML string, not file lines)."""
+    return where
 
 
 def _token_links(tokens: list[Token], where: Callable[[int], SourceLocation]) -> Iterator[tuple[str, SourceLocation]]:

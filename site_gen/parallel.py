@@ -197,12 +197,11 @@ def _receive(run: _Shared, done: dict[int, list[R]], tick: Callable[[int], None]
 
 def _worker(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], tasks: Any, results: Any) -> None:
     """A forked worker: set up once, then do chunks until told to stop."""
+    failure: BaseException | None = None
     try:
         context = job.setup(shared)
     except BaseException as exc:  # reported for the first chunk this worker would have done
         context, failure = None, exc
-    else:
-        failure = None
     while (index := tasks.get()) is not None:
         try:
             if failure is not None:
