@@ -290,8 +290,7 @@ class SiteBuilder:
             return BuildOutcome(None, (message,), time.perf_counter() - started)
         self.shown["errors"] = []
         self._show("warnings", result.warnings)
-        wrote = result.report.written or result.report.removed  # a build with nothing to do leaves the sink as it was
-        return BuildOutcome(self.sink.files, (), result.seconds, self.sink.changed if wrote else frozenset())  # a new dict each build
+        return BuildOutcome(self.sink.files, (), result.seconds, result.report.changed)  # the sink's files: a new dict each build
 
     def idle(self) -> None:
         """Work that would delay a rebuild, done while nothing changes: write the cache, free old builds."""

@@ -27,7 +27,7 @@ import operator
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import compress
@@ -60,6 +60,17 @@ class WriteReport:
     written: int
     unchanged: int
     removed: int
+    changed: frozenset[str] = frozenset()
+    """The paths of the files written with other bytes, added or removed (a server reloads the tabs showing them)."""
+
+
+def changed_paths(old: Mapping[str, bytes], new: Mapping[str, bytes], among: Collection[str] | None = None) -> frozenset[str]:
+    """Output paths added, removed or with other bytes between two states; only those `among`
+    when given (the others are known to be the same)."""
+    if among is not None:
+        return frozenset(compress(among, map(operator.ne, map(old.get, among), map(new.get, among))))
+    changed = compress(new, map(operator.ne, map(old.get, new), new.values()))  # in C: every file, every rebuild
+    return frozenset(changed).union(old.keys() - new.keys())
 
 
 _PATH = operator.attrgetter("path")
@@ -71,8 +82,6 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
-        self.changed: frozenset[str] = frozenset()
-        """The paths the last write added, removed or gave other bytes."""
 
     def write(self, files: Iterable[RenderedFile], changed: Mapping[str, RenderedFile] | None = None) -> WriteReport:
         """Keep `files` as a new dict (a reader of the old one, e.g. a server, keeps a whole site).
@@ -84,14 +93,12 @@ class MemorySink:
         if changed is not None:
             self.files = dict(old)
             self.files.update(zip(changed, map(_DATA, changed.values())))
-            self.changed = frozenset(compress(changed, map(operator.ne, map(old.get, changed), map(self.files.get, changed))))
         else:
             files = list(files)
             self.files = dict(zip(map(_PATH, files), map(_DATA, files)))  # one pass in C: serve rebuilds call this with every file
-            self.changed = frozenset(compress(self.files, map(operator.ne, map(old.get, self.files), self.files.values())))
-            self.changed |= old.keys() - self.files.keys()
-        removed = len(old.keys() - self.files.keys()) if changed is None else 0
-        return WriteReport(len(self.changed) - removed, len(self.files) - len(self.changed) + removed, removed)
+        differ = changed_paths(old, self.files, changed)
+        removed = 0 if changed is not None else len(old.keys() - self.files.keys())
+        return WriteReport(len(differ) - removed, len(self.files) - len(differ) + removed, removed, differ)
 
 
 class KeptFile(RenderedFile):
@@ -314,7 +321,9 @@ class DiskSink:
 
     def _replace(self, files: list[RenderedFile], old: Manifest, spool: Spool | None) -> WriteReport:
         self._stage_and_swap(files, set(), spool)
-        return WriteReport(len(files), 0, len(set(old.files) - {f.path for f in files}))
+        paths = {f.path for f in files}
+        removed = old.files.keys() - paths
+        return WriteReport(len(files), 0, len(removed), frozenset(paths | removed))
 
     # -- later builds: unchanged files are linked, changed ones written ----------------------------------------
 
@@ -329,7 +338,7 @@ class DiskSink:
                 _write_manifest(self.folder, files)  # no file changed: at most the times of touched files
             return WriteReport(0, len(files), 0)
         self._stage_and_swap(files, same, spool)
-        return WriteReport(len(files) - len(same), len(same), len(removed))
+        return WriteReport(len(files) - len(same), len(same), len(removed), frozenset({f.path for f in files} - same | removed))
 
     def _stage_and_swap(self, files: list[RenderedFile], keep: set[str], spool: Spool | None) -> None:
         """Make the whole new site in a sibling folder (same file system: the spool), then swap it in."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import html
 import json
 import mimetypes
-import operator
 import re
 import select
 import socket
@@ -33,13 +32,14 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import compress
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
+
+from site_gen.output import changed_paths
 
 PREFIX = "/__site-gen__/"
 """URL space of the server's own resources; no site page can live there (its names start with `__`)."""
@@ -95,12 +95,6 @@ class SiteState:
     seconds: float = 0.0
     changed: frozenset[str] = frozenset()
     """The paths whose bytes differ from the state before (added and removed ones too)."""
-
-
-def changed_paths(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> frozenset[str]:
-    """Output paths added, removed or with other bytes between two states."""
-    changed = compress(new, map(operator.ne, map(old.get, new), new.values()))  # in C: every file, every rebuild
-    return frozenset(changed).union(old.keys() - new.keys())
 
 
 class LiveSite:

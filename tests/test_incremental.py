@@ -340,5 +340,6 @@ def test_only_changed_output_files_are_rewritten(site: Path) -> None:
     assert f"articles/{article.stem}.html" in touched
     assert touched - {MANIFEST} <= result.rendered  # nothing written that was not rendered...
     assert len(touched) == result.report.written + 1  # ...and only what changed (plus the manifest)
+    assert result.report.changed == touched - {MANIFEST}
     assert result.report.unchanged > 20 * result.report.written
     assert not DiskSink(out, site).foreign_files()
