@@ -38,18 +38,19 @@ from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, derived_name, page_validity,
-                              parse_document, resolve_library, summarize)
+from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, derived_name, parse_document,
+                              resolve_library, summarize)
 from site_gen.loader import PAGE_FOLDERS, Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
 from site_gen.annotations import annotations_plugin
-from site_gen.model import Document, Library
+from site_gen.model import Article, Document, Library
 from site_gen.output import DiskSink, KeptFile, MemorySink, Spool, WriteReport, file_digest, recover_interrupted_swap
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
 from site_gen.patching import changed_positions
-from site_gen.render import DERIVED_PER_PAGE, RenderedFile, document_facts, plan_site, render_pages
+from site_gen.render import (DERIVED_PER_PAGE, RenderedFile, document_facts, keep_article_plans, kept_article_plans, plan_site,
+                             render_pages)
 
 _PATH = operator.attrgetter("path")
 _DEPS = operator.attrgetter("deps")
@@ -187,17 +188,11 @@ class PageRecord:
         """This record with its body's token objects left out, to pickle cheaply (see library.SummaryBody)."""
         return replace(self, body=summarize(self.body, self.document, allow_html, with_tokens))
 
-    def with_saved(self, linked: LinkedDocument | None, planned: tuple[tuple, Any] | None) -> PageRecord:
+    def with_saved(self, linked: LinkedDocument | None, plans: Any = None) -> PageRecord:
         """This record with `linked` if it is about this very document and parse (else with none),
-        and with the plans of `planned` (an "article-plans" `PageMemo` entry) if made of them too."""
+        and with `plans` (what planning made of this document and parse) along with `linked`."""
         if linked is None or linked.document is not self.document or linked.body is not self.body:
-            linked = None
-        plans = None
-        if linked is not None and planned is not None:
-            validity, value = planned  # page_validity (universe, document, parse, links), the facts, facts is None
-            if (validity[0] == linked.universe and validity[1] is self.document and validity[2] is self.body
-                    and (validity[3] or frozenset()) == linked.links and validity[5] is False):
-                plans = value
+            linked = plans = None
         return self if (linked, plans) == (self.linked, self.plans) else replace(self, linked=linked, plans=plans)
 
 
@@ -400,7 +395,7 @@ class Builder:
 
     def _save(self, store: _Store, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink) -> None:
         if not self.options.save_cache_later:
-            store.save(self.state, changed, rendered, sink, self.link_memo, self.page_memo)  # type: ignore[arg-type]
+            store.save(self.state, changed, rendered, sink, self.link_memo)  # type: ignore[arg-type]
             return
         if self._unsaved is not None:  # builds since the last save: their changes are saved together
             changed, rendered = changed | self._unsaved[1], rendered | self._unsaved[2]
@@ -411,7 +406,7 @@ class Builder:
         if self._unsaved is not None and self.state is not None:
             store, changed, rendered, sink = self._unsaved
             self._unsaved = None
-            store.save(self.state, changed, rendered, sink, self.link_memo, self.page_memo)
+            store.save(self.state, changed, rendered, sink, self.link_memo)
 
     def _config(self) -> SiteConfig:
         config = _config_of(self.config_file, self.options)
@@ -510,10 +505,9 @@ class Builder:
             return
         self._plans_seeded = True
         for path, record in pages.items():
-            key: PageKey = ("article", record.document.slug)
             if (record.plans is not None and record.linked is not None and self.link_memo.get(path) is record.linked
-                    and key in site.bodies):  # not a draft left out of this build
-                self.page_memo.keep("article-plans", path, page_validity(site, key) + (record.facts, False), record.plans)
+                    and ("article", record.document.slug) in site.pages):  # not a draft left out of this build
+                keep_article_plans(site, record.document, record.facts, record.plans)  # type: ignore[arg-type]
 
     def _library(self, pages: dict[str, PageRecord]) -> Library:
         """The pages in reading order: the last build's order patched when no edit moved a page."""
@@ -577,14 +571,14 @@ class _Store:
         return found
 
     def save(self, state: _State, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink,
-             links: LinkMemo, memo: PageMemo) -> None:
+             links: LinkMemo) -> None:
         """Store the changed buckets of parses (each with what linking it found, from `links`, and
-        what planning made of it, from `memo`) and derived values, then the index (for a folder on disk)."""
+        what planning made of it) and derived values, then the index (for a folder on disk)."""
         if self.cache is None:
             return
         fresh = not (self.cache.folder / "pages-00.pickle").exists()
         wanted = None if fresh else {_bucket(p, self.PAGE_BUCKETS) for p in changed}  # summarizing costs: only what is saved
-        pages = {p: r.summarized(self.allow_html).with_saved(links.get(p), memo.recall("article-plans", p))
+        pages = {p: r.summarized(self.allow_html).with_saved(links.get(p), _plans_to_save(state.site, r))
                  for p, r in state.pages.items() if wanted is None or _bucket(p, self.PAGE_BUCKETS) in wanted}
         self._save_buckets("pages", self.parse_key, pages, None if fresh else changed)
         if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:
@@ -609,6 +603,14 @@ class _Store:
         for bucket, values in grouped.items():
             stored = zlib.compress(pickle.dumps(values, pickle.HIGHEST_PROTOCOL), 1) if name in self.COMPRESSED else values
             self.cache.save(f"{name}-{bucket:02d}", key, stored)
+
+
+def _plans_to_save(site: ResolvedSite | None, record: PageRecord) -> Any:
+    """What planning made of the record's article in the build of `site`, if it still holds."""
+    document = record.document
+    if site is None or not isinstance(document, Article) or ("article", document.slug) not in site.pages:
+        return None
+    return kept_article_plans(site, document, record.facts)
 
 
 @contextlib.contextmanager

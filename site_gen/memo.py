@@ -18,6 +18,7 @@ T = TypeVar("T")
 
 _PLAIN = (int, str, bytes, frozenset, type(None))
 """Validity items of these types are compared by equality; any other object by identity."""
+_MISSING = object()
 
 
 class PageMemo:
@@ -37,17 +38,21 @@ class PageMemo:
         more than the value), plain values (numbers, strings, sets of them) by equality.
         A value must depend on nothing but its validity items.
         """
-        key = (name, str(page))
-        known = self._entries.get(key)
-        if known is not None and len(known[0]) == len(validity):
-            for old, new in zip(known[0], validity):  # a loop, not a helper per item: this runs for every page of every rebuild
-                if old is not new and not (type(old) is type(new) and isinstance(new, _PLAIN) and old == new):
-                    break
-            else:
-                return known[1]
-        value = compute()
-        self.keep(name, page, validity, value)
+        value = self.get(name, page, validity, _MISSING)
+        if value is _MISSING:
+            value = compute()
+            self.keep(name, page, validity, value)
         return value
+
+    def get(self, name: str, page: Hashable, validity: tuple[Any, ...], default: Any = None) -> Any:
+        """The value kept for `name` and `page` if it was made from `validity` (compared as `remember` does), else `default`."""
+        known = self._entries.get((name, str(page)))
+        if known is None or len(known[0]) != len(validity):
+            return default
+        for old, new in zip(known[0], validity):  # a loop, not a helper per item: this runs for every page of every rebuild
+            if old is not new and not (type(old) is type(new) and isinstance(new, _PLAIN) and old == new):
+                return default
+        return known[1]
 
     def recall(self, name: str, page: Hashable) -> tuple[tuple[Any, ...], Any] | None:
         """The validity and value last kept for `name` and `page`, whatever they were: for a value

@@ -214,7 +214,28 @@ def _article_plans(site: ResolvedSite, article: Article, facts: Mapping[str, str
             piece = hashlib.blake2b(repr((article.path, fact, anchors, sorted(links))).encode(), digest_size=16).digest()
         return _ArticlePlans(piece, PagePlan(article_path(article.slug), "article", article.slug, deps),
                              article_publication_plan(article, deps))
-    return site.memo.remember("article-plans", article.path, page_validity(site, key) + (fact, facts is None), compute)
+    return site.memo.remember(_ARTICLE_PLANS, article.path, _article_validity(site, article, fact, facts is not None), compute)
+
+
+_ARTICLE_PLANS = "article-plans"
+
+
+def _article_validity(site: ResolvedSite, article: Article, fact: str | None, with_facts: bool) -> tuple[object, ...]:
+    """What an article's plans are made of: the page (see `page_validity`), its front matter, and
+    whether listings were planned with the documents' facts."""
+    return page_validity(site, ("article", article.slug)) + (fact, not with_facts)
+
+
+def kept_article_plans(site: ResolvedSite, article: Article, fact: str) -> _ArticlePlans | None:
+    """The plans `site`'s build made of `article` (with `fact`, its `document_facts`), if they are
+    made of what the site has now: a build saves them in the disk cache with the page."""
+    return site.memo.get(_ARTICLE_PLANS, article.path, _article_validity(site, article, fact, True))
+
+
+def keep_article_plans(site: ResolvedSite, article: Article, fact: str, plans: _ArticlePlans) -> None:
+    """Plans another process saved for `article`, kept as if `site`'s build had made them: the
+    caller knows they were made of the same document, parse, links and universe."""
+    site.memo.keep(_ARTICLE_PLANS, article.path, _article_validity(site, article, fact, True), plans)
 
 
 def _topic_plan(site: ResolvedSite, topic: Topic) -> PagePlan:
