@@ -751,10 +751,10 @@ class Sources(NamedTuple):
 
 def source_stats(sources: list[Source]) -> tuple[Sources, dict[str, Stat]]:
     """Source path -> its stat key, for every source (one system call each, no Path made)."""
-    shown, files = _source_names(sources)
+    names = _source_names(sources)
     stats: dict[str, Stat] = {}
     linked: list[str] = []
-    for path, file in zip(shown, files):
+    for path, file in zip(names.shown, names.files):
         try:
             info = os.lstat(file)
             if S_ISLNK(info.st_mode):
@@ -777,48 +777,52 @@ def touched_stats(config: SiteConfig, sources: Sources, last: dict[str, Stat],
     10,000 articles inside `serve` (30 ms); theme files and site.yaml are checked on every build.
     """
     content = os.path.realpath(config.content_path)
-    by_name, files = _source_table(sources.files)
+    names = _source_names(sources.files)
     stats = dict(last)
     for path in touched:
         name = os.path.relpath(os.fspath(path), content)
         if name.startswith(".."):
             continue  # not content
-        shown = by_name.get(name)
+        shown = names.by_name.get(name)
         if shown is None:  # not a source the last build had
             return None
-        now = _stat_key(files[shown])
+        now = _stat_key(names.file_of[shown])
         if now is None:  # gone
             return None
         stats[shown] = now
     for shown in sources.linked:  # a link's target may change where no watcher looks
-        stats[shown] = _stat_key(files[shown])
+        stats[shown] = _stat_key(names.file_of[shown])
     return sources, stats
 
 
-def _source_names(sources: list[Source]) -> tuple[list[str], list[str]]:
-    """The shown paths and file names of `sources`, kept while the loader gives the same list."""
-    if _NAMES and _NAMES[0] is sources:
-        return _NAMES[1], _NAMES[2]
-    _NAMES[:] = [sources, list(map(_SHOWN, sources)), [os.fspath(s.file) for s in sources]]
-    return _NAMES[1], _NAMES[2]
+class _SourceNames:
+    """Names of a list of sources, made once per list (the loader gives the same list while no folder changed)."""
+
+    def __init__(self, sources: list[Source]):
+        self.sources = sources
+        self.shown = list(map(_SHOWN, sources))
+        self.files = [os.fspath(s.file) for s in sources]
+        """File names for system calls, by position (no Path made per call)."""
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, str]:
+        """Name inside the content folder ("articles/x.md") -> shown path (for a watcher's paths)."""
+        return {f"{PAGE_FOLDERS[s.kind]}/{path.rpartition('/')[2]}": path for s, path in zip(self.sources, self.shown)}
+
+    @functools.cached_property
+    def file_of(self) -> dict[str, str]:
+        """Shown path -> file name."""
+        return dict(zip(self.shown, self.files))
 
 
-_NAMES: list[Any] = []
-"""[sources, their shown paths, their file names] of the last `_source_names` call."""
+def _source_names(sources: list[Source]) -> _SourceNames:
+    if not _NAMES or _NAMES[0].sources is not sources:
+        _NAMES[:] = [_SourceNames(sources)]
+    return _NAMES[0]
 
 
-def _source_table(sources: list[Source]) -> tuple[dict[str, str], dict[str, str]]:
-    """Each source's name inside the content folder ("articles/x.md") -> its shown path, and
-    shown path -> file name; kept while the loader gives the same list."""
-    if _TABLE and _TABLE[0] is sources:
-        return _TABLE[1], _TABLE[2]
-    shown, files = _source_names(sources)
-    inside = [f"{PAGE_FOLDERS[s.kind]}/{path.rpartition('/')[2]}" for s, path in zip(sources, shown)]
-    _TABLE[:] = [sources, dict(zip(inside, shown)), dict(zip(shown, files))]
-    return _TABLE[1], _TABLE[2]
-
-
-_TABLE: list[Any] = []
+_NAMES: list[_SourceNames] = []
+"""The names of the last list of sources asked about."""
 
 
 def _stat_key(file: str | Path) -> Stat:
