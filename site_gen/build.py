@@ -27,9 +27,9 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
-from itertools import compress, repeat
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from itertools import compress, repeat
 from pathlib import Path
 from stat import S_ISLNK
 from typing import Any, NamedTuple, cast

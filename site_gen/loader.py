@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import operator
 import os
-from itertools import compress, repeat
 from dataclasses import dataclass
+from itertools import compress, repeat
 from pathlib import Path
 from typing import TypeVar
 

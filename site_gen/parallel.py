@@ -147,10 +147,6 @@ class _Shared(Generic[S, C, T, R]):
     context: list[C] = field(default_factory=list)
     """This process's context once set up (empty before its first chunk)."""
 
-    def take(self) -> int | None:
-        """The next chunk for this process to do, or None (its stop sign) when every chunk is taken."""
-        return self.tasks.get()
-
     def run(self, index: int) -> list[R]:
         """Do chunk `index` here; its errors are raised as they are."""
         if not self.context:
@@ -169,7 +165,7 @@ def _share(run: _Shared, tick: Callable[[int], None]) -> Iterator[list[R]]:
             given += 1
         elif _receive(run, done, tick, wait=not taking):
             continue
-        elif taking and (index := run.take()) is not None:
+        elif taking and (index := run.tasks.get()) is not None:  # None: this process's stop sign
             done[index] = run.run(index)
             tick(len(run.chunks[index]))
         else:

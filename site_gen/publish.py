@@ -16,8 +16,8 @@ This module plans those outputs (`publication_plans`, `article_publication_plan`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from site_gen.config import SiteConfig
 from site_gen.dates import rfc3339
@@ -156,7 +156,6 @@ def page_search_documents(site: ResolvedSite, key: PageKey) -> bytes:
     with tokens_kept(site.bodies[key]) as body:
         notes = {a.annotation.id: plain_text(body.notes[a.annotation.id]) for a in body.anchors} if key[0] == "article" else {}
         return page_entries(site, key, plain_text(body.tokens), notes)
-
 
 
 class Publisher:
