@@ -92,7 +92,13 @@ def _compose(text: str) -> tuple[Any, yaml.Node | None]:
         except yaml.YAMLError:
             loader.dispose()
     loader = yaml.SafeLoader(text)
-    return loader, loader.get_single_node()
+    try:
+        return loader, loader.get_single_node()
+    except (ValueError, OverflowError):  # PyYAML's own slip: `"\U10001000"` fails in chr()
+        mark = loader.get_mark()
+        loader.dispose()
+        raise yaml.scanner.ScannerError("while scanning an escape", None,
+                                        "found an escape for a number past U+10FFFF, the last Unicode character", mark) from None
 
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str, line_offset: int) -> Any:

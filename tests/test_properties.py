@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from site_gen.annotations import BLOCK_SEP, Anchor, annotations_plugin
@@ -65,6 +65,7 @@ def assert_located_inside(exc: DiagnosticError, path: str, first_line: int, last
 
 @FAST
 @given(text=st.one_of(st.text(), YAMLISH, mutated_yaml()), offset=st.integers(0, 50))
+@example(text='- "\\U00010000\\U100010000\\x1F"\n', offset=0)  # PyYAML's chr() of a number past U+10FFFF
 def test_yaml_loading_raises_only_diagnostic_errors(text: str, offset: int) -> None:
     try:
         load_yaml(text, PATH, line_offset=offset)
