@@ -87,8 +87,9 @@ class Project:
             path.write_bytes(data)
 
     def temp_siblings(self) -> list[str]:
-        """Names beside output/ that a build made (staging and retired folders), not the sources."""
-        known = {"content", "themes", "site.yaml", "output", ".site-gen-cache"}
+        """Names beside output/ that a build made (staging and retired folders), not the sources
+        nor the site before last that builds keep to make the next one in (`.output.spare`)."""
+        known = {"content", "themes", "site.yaml", "output", ".site-gen-cache", ".output.spare"}
         return sorted(p.name for p in self.root.iterdir() if p.name not in known)
 
 

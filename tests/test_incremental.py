@@ -343,3 +343,50 @@ def test_only_changed_output_files_are_rewritten(site: Path) -> None:
     assert result.report.changed == touched - {MANIFEST}
     assert result.report.unchanged > 20 * result.report.written
     assert not DiskSink(out, site).foreign_files()
+
+
+def _inodes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_ino for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_next_site_is_made_in_the_spare_folder_whatever_it_holds(site: Path) -> None:
+    """The site before last stays beside output/ (`.output.spare`) and the next build makes its site
+    there: junk, stale files and files and folders swapped for each other are cleared, and a page
+    written anew never goes through a file the live site shares with it."""
+    build = lambda: Builder(site / "site.yaml", BuildOptions(jobs=1)).build()  # noqa: E731
+    out, spare = site / "output", site / ".output.spare"
+    build()
+    first, edited = disk_files(out), _articles(site)[2]
+    change_text(site, random.Random(1))
+    build()
+    assert spare.is_dir() and disk_files(spare) == first  # the previous site, as it was
+    second, live = disk_files(out), _inodes(out)
+    assert sum(_inodes(spare)[p] == i for p, i in live.items() if p in first) > len(live) / 2  # links, not copies
+
+    (spare / "junk.html").write_text("junk", encoding="utf-8")
+    (spare / "junk" / "deep").mkdir(parents=True)
+    (spare / "junk" / "deep" / "x.html").write_text("junk", encoding="utf-8")
+    (spare / "index.html").unlink()
+    (spare / "index.html").mkdir()  # a folder where a page goes
+    shutil.rmtree(spare / "tags")
+    (spare / "tags").write_text("a file where a folder goes", encoding="utf-8")
+    (spare / "404.html").unlink()
+    (spare / "404.html").write_text("replaced in the spare only", encoding="utf-8")
+    page = f"articles/{edited.stem}.html"
+    with (out / page).open("rb") as shown:  # the page a reader has open while the next build runs
+        with edited.open("a", encoding="utf-8") as handle:
+            handle.write("\nOne more sentence.\n")
+        result = build()
+        assert shown.read() == second[page]  # the new page is a new file, not written into the old one
+    assert disk_files(out) == clean_build(site)
+    assert page in result.report.changed and not any(p.startswith("junk") for p in disk_files(out))
+    now = _inodes(out)
+    assert [p for p in live if p not in result.report.changed | {MANIFEST} and now[p] != live[p]] == []  # unchanged files kept as they were
+    assert disk_files(spare) == second
+
+    third = disk_files(out)
+    _replace(edited, 'title: "', 'title: [')
+    with pytest.raises(DiagnosticError):
+        build()
+    assert disk_files(out) == third and spare.is_dir()
+    assert [p.name for p in site.iterdir() if p.name.startswith(".output.")] == [".output.spare"]
