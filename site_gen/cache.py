@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR = ".site-gen-cache"
-MAGIC = b"sgcache1"
+MAGIC = b"sgcache2"
 _MAC_BYTES = 32
 
 
@@ -91,7 +91,9 @@ class BuildCache:
             self._key = _signing_key()
         if self._key is None:
             return None
-        return hmac.new(self._key, data, hashlib.blake2b).digest()[:_MAC_BYTES]
+        # SHA-256: where the processor has SHA instructions (most made since 2017), twice as fast as
+        # BLAKE2b, and a new build checks every parse entry (160 MB at 10,000 articles; issue 4)
+        return hmac.digest(self._key, data, "sha256")
 
     def load(self, name: str, key: str) -> Any:
         """The entry `name` if it was stored under `key` by this user, else None."""

@@ -108,6 +108,8 @@ class SummaryBody(ParsedBody):
 
     @property
     def notes(self) -> dict[str, list[Token]]:  # type: ignore[override]
+        if self._links is None:
+            self._unpickle_links()
         return self._notes if self._notes is not None else self.complete().notes
 
     @property
@@ -157,11 +159,32 @@ class SummaryBody(ParsedBody):
         """Drop the tokens again (they are parsed anew when next needed): bounds a build's memory."""
         self._full = None
 
+    @property  # type: ignore[override]
+    def links(self) -> list[LinkUse]:
+        """The body's link uses; a pickled summary loads them on first use (see `__getstate__`)."""
+        if self._links is None:
+            self._unpickle_links()
+        return self._links  # type: ignore[return-value]
+
+    @links.setter
+    def links(self, links: list[LinkUse]) -> None:
+        self._links, self._links_blob = links, b""
+
+    def _unpickle_links(self) -> None:
+        self._links, self._notes = pickle.loads(self._links_blob)
+        self._links_blob = b""
+
     def __getstate__(self) -> dict:
-        return {key: value for key, value in self.__dict__.items() if key != "_full"}
+        """The state to pickle, the link uses (with the notes' tokens they may share) as one pickle
+        of their own: each holds a markdown-it token, and unpickling those was a third of reading
+        the disk cache, where most pages are never linked again (their link checks are kept; issue 4)."""
+        state = {key: value for key, value in self.__dict__.items() if key not in ("_full", "_links", "_notes")}
+        if self._links is not None:
+            state["_links_blob"] = pickle.dumps((self._links, self._notes), protocol=pickle.HIGHEST_PROTOCOL)
+        return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _full=None)
+        self.__dict__.update(state, _full=None, _links=None, _notes=None)
 
 
 def summarize(body: ParsedBody, document: Document, allow_html: bool, with_tokens: bool = False) -> SummaryBody:
