@@ -36,6 +36,7 @@ from typing import Any, NamedTuple, cast
 
 from site_gen import __version__
 from site_gen.cache import BuildCache
+from site_gen.carried import BUCKETS, CarriedValues, StoredBuckets, bucket_of
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
 from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, derived_name, parse_document,
@@ -320,7 +321,7 @@ class Builder:
         self._plans_seeded = False
         self._touched_since_good: set[Path] = set()
         """The files builds were told changed since the last good build (a failed build records nothing)."""
-        self._unsaved: tuple[_Store, set[str], set[str], DiskSink | MemorySink] | None = None
+        self._unsaved: tuple[_Store, set[str], set[PageKey], DiskSink | MemorySink] | None = None
         """With `save_cache_later`: what the builds since the last `save_cache` changed."""
 
     def build(self, touched: Collection[Path] | None = None) -> BuildResult:
@@ -366,8 +367,9 @@ class Builder:
         self._seed_plans(site, pages)
         plans = plan_site(site, _Facts(pages))
         dirty, deps = _dirty(plans, state, changed | front, fingerprint, sink)
-        site.derived_values.update(_carried_derived(state.derived, site, dirty,
-                                                    state.site is not None and state.site.universe == site.universe))
+        carried = _carried_derived(state.derived, site, dirty, state.site is not None and state.site.universe == site.universe)
+        carried.update(site.derived_values)
+        site.derived_values = carried
         with _spooled(sink, dirty) as spool:
             rendered = {f.path: f for f in self._render(site, dirty, spool)}
             same_paths = list(deps) == list(state.deps)  # then every file not rendered is the last build's
@@ -389,11 +391,11 @@ class Builder:
         self.state = _State(index, by_path, site, pages, deps=deps, sources=sources)
         relinked = state.index is not None and state.index.universe != index.universe  # every page's saved links are stale
         self._save(store, changed | set(pages) if relinked else changed,
-                   {site.document((p.kind, p.key)).path for p in dirty if p.kind in ("article", "topic")}, sink)
+                   {(p.kind, p.key) for p in dirty if p.kind in ("article", "topic")}, sink)
         return BuildResult(config, _LazySite(lambda: site), files, report, time.perf_counter() - started,
                            index.counts, site.warnings, frozenset(rendered))
 
-    def _save(self, store: _Store, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink) -> None:
+    def _save(self, store: _Store, changed: set[str], rendered: set[PageKey], sink: DiskSink | MemorySink) -> None:
         if not self.options.save_cache_later:
             store.save(self.state, changed, rendered, sink, self.link_memo)  # type: ignore[arg-type]
             return
@@ -532,9 +534,6 @@ class _Store:
     """
 
     PAGE_BUCKETS = 64
-    COMPRESSED = frozenset({"derived"})
-    """Buckets stored compressed: the derived values are text (search documents) that shrinks to a
-    third, so a third to read and sign; the parses hold their tokens compressed already."""
 
     def __init__(self, config: SiteConfig, enabled: bool):
         self.cache = BuildCache(config.root) if enabled else None
@@ -555,7 +554,10 @@ class _Store:
             return _State(memo=self._load_pages)
         outputs: dict[str, RenderedFile] = {path: KeptFile(path, digest, deps, sink.folder)
                                             for path, (digest, deps) in index.outputs.items()}
-        return _State(index, outputs, memo=self._load_pages, derived=lambda: self._load_buckets("derived", index.fingerprint))
+        assert self.cache is not None
+        stored = StoredBuckets(self.cache, "derived", index.fingerprint)
+        return _State(index, outputs, memo=self._load_pages,
+                      derived=lambda: CarriedValues(functools.partial(stored.load, decode=self._decoded_derived)))
 
     def _load_pages(self) -> dict[str, PageRecord]:
         return self._load_buckets("pages", self.parse_key)
@@ -565,12 +567,16 @@ class _Store:
         found: dict = {}
         for bucket in range(self.PAGE_BUCKETS):
             entry = self.cache.load(f"{name}-{bucket:02d}", key)
-            if name in self.COMPRESSED and isinstance(entry, bytes):
-                entry = pickle.loads(zlib.decompress(entry))
             found.update(entry if isinstance(entry, dict) else {})
         return found
 
-    def save(self, state: _State, changed: set[str], rendered: set[str], sink: DiskSink | MemorySink,
+    @staticmethod
+    def _decoded_derived(entry: Any) -> dict:
+        """A derived-values bucket as stored: compressed, as text (search documents) shrinks to a
+        third, so a third to read and sign."""
+        return pickle.loads(zlib.decompress(entry)) if isinstance(entry, bytes) else {}
+
+    def save(self, state: _State, changed: set[str], rendered: set[PageKey], sink: DiskSink | MemorySink,
              links: LinkMemo) -> None:
         """Store the changed buckets of parses (each with what linking it found, from `links`, and
         what planning made of it) and derived values, then the index (for a folder on disk)."""
@@ -582,27 +588,34 @@ class _Store:
                  for p, r in state.pages.items() if wanted is None or _bucket(p, self.PAGE_BUCKETS) in wanted}
         self._save_buckets("pages", self.parse_key, pages, None if fresh else changed)
         if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:
-            site = state.site
-            derived = {(name, key): value for (name, key), value in site.derived_values.items()
-                       if key[0] in ("article", "topic")}
-            by_path = {entry: site.document(entry[1]).path for entry in derived}
-            self._save_buckets("derived", state.index.fingerprint, derived,
-                               None if fresh else rendered | changed, by_path)
+            self._save_derived(state.site, state.index.fingerprint, None if fresh else {bucket_of(k) for k in rendered})
             self.cache.save("index", self.index_key(sink), state.index)
 
-    def _save_buckets(self, name: str, key: str, entries: dict, paths: set[str] | None,
-                      path_of: dict | None = None) -> None:
+    def _save_derived(self, site: ResolvedSite, key: str, buckets: set[int] | None) -> None:
+        """Rewrite the derived-value buckets `buckets` (all when None) with the values of `site`'s pages."""
+        assert self.cache is not None
+        values = site.derived_values
+        if isinstance(values, CarriedValues):
+            values.load_buckets(range(BUCKETS) if buckets is None else buckets)  # a bucket is written whole
+        grouped: dict[int, dict] = {b: {} for b in range(BUCKETS) if buckets is None or b in buckets}
+        for entry, value in values.items():
+            bucket = bucket_of(entry[1])
+            if bucket in grouped and entry[1] in site.pages:
+                grouped[bucket][entry] = value
+        for bucket, stored in grouped.items():
+            self.cache.save(f"derived-{bucket:02d}", key, zlib.compress(pickle.dumps(stored, pickle.HIGHEST_PROTOCOL), 1))
+
+    def _save_buckets(self, name: str, key: str, entries: dict, paths: set[str] | None) -> None:
         """Rewrite the buckets holding `paths` (all buckets when None)."""
         assert self.cache is not None
         wanted = None if paths is None else {_bucket(p, self.PAGE_BUCKETS) for p in paths}
         grouped: dict[int, dict] = {b: {} for b in range(self.PAGE_BUCKETS) if wanted is None or b in wanted}
         for entry, value in entries.items():
-            bucket = _bucket(path_of[entry] if path_of else entry, self.PAGE_BUCKETS)
+            bucket = _bucket(entry, self.PAGE_BUCKETS)
             if bucket in grouped:
                 grouped[bucket][entry] = value
         for bucket, values in grouped.items():
-            stored = zlib.compress(pickle.dumps(values, pickle.HIGHEST_PROTOCOL), 1) if name in self.COMPRESSED else values
-            self.cache.save(f"{name}-{bucket:02d}", key, stored)
+            self.cache.save(f"{name}-{bucket:02d}", key, values)
 
 
 def _plans_to_save(site: ResolvedSite | None, record: PageRecord) -> Any:
@@ -883,7 +896,10 @@ def _carried_derived(previous: dict[tuple[str, PageKey], Any], site: ResolvedSit
     """The derived values of pages this build does not render again: their inputs are unchanged.
 
     With `same_pages` (the last build had the same pages: the same universe) the last values less
-    the dirty pages' are kept, without a pass over every value (11 ms at 10,000 articles)."""
+    the dirty pages' are kept, without a pass over every value (11 ms at 10,000 articles). Values
+    still in the disk cache stay there until asked for (see `carried.CarriedValues`)."""
+    if isinstance(previous, CarriedValues):
+        return previous.carried(((p.kind, p.key) for p in dirty), None if same_pages else site.page_keys())
     if not previous:
         return {}
     names = [derived_name(compute) for compute in DERIVED_PER_PAGE]

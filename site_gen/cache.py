@@ -74,6 +74,14 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+Stamp = tuple[int, int, int]
+"""A file's (inode, size, mtime_ns): a cache file written again gets a new inode (it is replaced)."""
+
+
+def _stamp(info: os.stat_result) -> Stamp:
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+
 def _code_key(key: str) -> str:
     return f"{code_fingerprint()}|{key}"
 
@@ -95,10 +103,22 @@ class BuildCache:
         # BLAKE2b, and a new build checks every parse entry (160 MB at 10,000 articles; issue 4)
         return hmac.digest(self._key, data, "sha256")
 
-    def load(self, name: str, key: str) -> Any:
-        """The entry `name` if it was stored under `key` by this user, else None."""
+    def stamp(self, name: str) -> Stamp | None:
+        """Inode, size and time of entry `name`'s file (None if there is none): pass it to `load`
+        to read the entry later only if it is still the one seen now."""
         try:
-            data = (self.folder / f"{name}.pickle").read_bytes()
+            return _stamp(os.stat(self.folder / f"{name}.pickle"))
+        except OSError:
+            return None
+
+    def load(self, name: str, key: str, stamp: Stamp | None = None) -> Any:
+        """The entry `name` if it was stored under `key` by this user (and, with `stamp`, is
+        still the file `stamp` was taken of), else None."""
+        try:
+            with open(self.folder / f"{name}.pickle", "rb") as handle:
+                if stamp is not None and _stamp(os.fstat(handle.fileno())) != stamp:
+                    return None
+                data = handle.read()
         except OSError:
             return None
         mac = self._mac(data[len(MAGIC) + _MAC_BYTES:])

@@ -484,7 +484,7 @@ def _claim(folder: Path, name: Path) -> bool:
 def _prune(staging: Path, by_folder: Mapping[str, list[RenderedFile]]) -> None:
     """Remove from a reused spool every file and folder the new site has not (the spool's own
     outputs are the new site's, so they stay)."""
-    wanted = set()
+    wanted: set[str] = set()
     for folder, members in by_folder.items():
         wanted.update(f.path for f in members)
         while folder:

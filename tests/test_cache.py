@@ -18,11 +18,13 @@ import yaml
 
 from conftest import PROJECT, run_cli
 from site_gen import build as build_module
+from site_gen import search
 from site_gen.build import BuildOptions, Builder
-from site_gen.cache import CACHE_DIR
+from site_gen.cache import CACHE_DIR, BuildCache
+from site_gen.carried import StoredBuckets
 from site_gen.commands_build import ProgressBar
 from site_gen.diagnostics import DiagnosticError
-from site_gen.output import MANIFEST
+from site_gen.output import MANIFEST, MemorySink
 from site_gen.yamlfile import load_yaml
 
 sys.path.insert(0, str(PROJECT))
@@ -224,3 +226,42 @@ def test_serve_leaves_the_cache_to_idle_time(site: Path) -> None:
     changed = {name for name, data in written.items() if (cache / name).read_bytes() != data}
     assert changed and all(name.startswith("pages-") for name in changed)  # the edited page's bucket, no more
     assert fresh_build(site).report.written > 0  # a new process builds from that cache without complaint
+
+
+def _disk_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST}
+
+
+def test_a_new_process_reads_only_the_derived_values_of_the_search_parts_it_rewrites(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search documents of unchanged pages come from the cache bucket of their search part,
+    read only when that part is written again: one article edited, one part of eight read."""
+    monkeypatch.setattr(search, "PAGES_PER_PART", 2)  # 16 pages: 8 parts, 8 cache buckets each
+    fresh_build(site)
+    article = sorted((site / "content" / "articles").glob("*.md"))[3]
+    with article.open("a", encoding="utf-8") as handle:
+        handle.write("\nOne more sentence about budgets.\n")
+    read: list[str] = []
+    load = BuildCache.load
+    monkeypatch.setattr(BuildCache, "load", lambda self, name, *a, **k: read.append(name) or load(self, name, *a, **k))
+    result = fresh_build(site)
+
+    part = search.part_of(("article", article.stem), 8)
+    assert {search.part_path(part)} == {p for p in result.rendered if p.startswith("search-index/")}
+    derived = {name for name in read if name.startswith("derived-")}
+    assert derived and derived <= {f"derived-{b:02d}" for b in range(64) if b % 8 == part}  # of the buckets that exist
+    assert len(list((site / CACHE_DIR).glob("derived-*.pickle"))) > 4 * len(derived)
+    expected = MemorySink()
+    Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), expected).build()
+    assert _disk_files(site / "output") == expected.files
+
+
+def test_a_derived_bucket_rewritten_after_a_build_began_is_not_read(site: Path) -> None:
+    """Values another process saved meanwhile may be of sources this build has not read."""
+    builder = Builder(site / "site.yaml", BuildOptions(jobs=1))
+    builder.build()
+    cache = BuildCache(site)
+    stored = StoredBuckets(cache, "derived", builder.state.index.fingerprint)  # as a build begins
+    bucket = next(b for b in range(64) if stored.load(b, decode=lambda entry: {"read": entry}) != {})
+    cache.save(f"derived-{bucket:02d}", stored.key, cache.load(f"derived-{bucket:02d}", stored.key))  # another process
+    assert stored.load(bucket, decode=lambda entry: {"read": entry}) == {}

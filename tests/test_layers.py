@@ -31,6 +31,7 @@ LAYERS: list[set[str]] = [
     {"parallel"},
     {"render"},
     {"output", "cache"},
+    {"carried"},
     {"build"},
     {"importer", "scaffold", "reanchor", "listing"},
     {"watch", "serve"},

@@ -1,0 +1,116 @@
+"""The last build's derived values, read from the disk cache only where a build asks for them.
+
+A page's derived values (`ResolvedSite.derived`: its search documents) are kept between
+builds, and outputs about many pages (a search-index part) read the values of pages that did
+not change. A new `site-gen build` process read them all from the disk cache, every bucket
+decompressed and unpickled (0.25 s at 10,000 articles) to rewrite the one search part an
+edit touched (issue 4). The buckets are now the search index's parts (a page's bucket is
+`search.part_of` its key, so a part is in one bucket, or one bucket holds whole parts), and
+`CarriedValues` reads a bucket the first time a value in it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+from site_gen.cache import BuildCache, Stamp
+from site_gen.library import PageKey
+from site_gen.search import part_of
+
+Entry = tuple[str, PageKey]
+"""(computation name, page key): a key of `ResolvedSite.derived_values`."""
+BUCKETS = 64
+"""Buckets of derived values in the cache: a power of two, as search part counts are."""
+
+
+def bucket_of(key: PageKey) -> int:
+    """The cache bucket of a page's derived values: the search part it is in, for up to BUCKETS parts."""
+    return part_of(key, BUCKETS)
+
+
+class StoredBuckets:
+    """The derived-value buckets of the disk cache as they were when a build began.
+
+    A bucket is read later only if its file is still the one seen then (`BuildCache.load`
+    with a stamp): a bucket another process rewrote meanwhile may hold values of sources this
+    build has not read, and is taken as empty (its values are then computed again).
+    """
+
+    def __init__(self, cache: BuildCache, name: str, key: str):
+        self.cache, self.name, self.key = cache, name, key
+        self.stamps: dict[int, Stamp | None] = {b: cache.stamp(self.entry(b)) for b in range(BUCKETS)}
+
+    def entry(self, bucket: int) -> str:
+        """The cache entry name of `bucket`."""
+        return f"{self.name}-{bucket:02d}"
+
+    def load(self, bucket: int, decode: Callable[[Any], dict]) -> dict[Entry, Any]:
+        """The values of `bucket` (decoded by `decode`), or none if the file changed or is missing."""
+        stamp = self.stamps.get(bucket)
+        if stamp is None:
+            return {}
+        entry = self.cache.load(self.entry(bucket), self.key, stamp)
+        return {} if entry is None else decode(entry)
+
+
+class CarriedValues(dict):
+    """`ResolvedSite.derived_values` of a build that carries the last build's values over.
+
+    Holds the values made or read so far; a value not among them is read with its bucket
+    (`StoredBuckets`), unless its page is `dropped` (rendered again since those values were
+    saved) or not among `pages` (when given). So `in` and `[]` find every carried value, while
+    iterating gives only those read (`load_buckets` reads more). Pickled (for an executor in
+    another process), it reads every bucket and goes as a plain dict.
+    """
+
+    def __init__(self, stored: Callable[[int], dict[Entry, Any]], dropped: frozenset[PageKey] = frozenset(),
+                 pages: Collection[PageKey] | None = None):
+        super().__init__()
+        self._stored = stored
+        self._loaded: set[int] = set()
+        self.dropped = dropped
+        self.pages = pages
+
+    def carried(self, rendered: Iterable[PageKey], pages: Collection[PageKey] | None) -> CarriedValues:
+        """The values the next build carries over: these but the `rendered` pages' (and, when
+        `pages` is given, those of pages not among them)."""
+        dropped = self.dropped.union(rendered)
+        kept = pages if pages is not None else self.pages
+        carried = CarriedValues(self._stored, dropped, kept)
+        carried._loaded = set(self._loaded)
+        dict.update(carried, ((entry, value) for entry, value in self.items() if carried._keeps(entry[1])))
+        return carried
+
+    def load_buckets(self, buckets: Iterable[int]) -> None:
+        """Read `buckets` now (their values are then among the items)."""
+        for bucket in buckets:
+            if bucket not in self._loaded:
+                self._loaded.add(bucket)
+                for entry, value in self._stored(bucket).items():
+                    if self._keeps(entry[1]) and not dict.__contains__(self, entry):
+                        dict.__setitem__(self, entry, value)
+
+    def _keeps(self, page: PageKey) -> bool:
+        return page not in self.dropped and (self.pages is None or page in self.pages)
+
+    def __missing__(self, entry: Entry) -> Any:
+        self.load_buckets((bucket_of(entry[1]),))
+        if dict.__contains__(self, entry):
+            return dict.__getitem__(self, entry)
+        raise KeyError(entry)
+
+    def __contains__(self, entry: object) -> bool:
+        if dict.__contains__(self, entry):
+            return True
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], tuple)):
+            return False
+        self.load_buckets((bucket_of(entry[1]),))
+        return dict.__contains__(self, entry)
+
+    def get(self, entry: Entry, default: Any = None) -> Any:  # type: ignore[override]
+        return self[entry] if entry in self else default
+
+    def __reduce__(self) -> tuple[type, tuple[dict]]:
+        self.load_buckets(range(BUCKETS))
+        return dict, (dict(self.items()),)
