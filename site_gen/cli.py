@@ -8,25 +8,25 @@ command lives in its own `commands_*` module exposing `register(subparsers)`.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
 from site_gen import __version__
-from site_gen.commands_build import register as register_build
-from site_gen.commands_check import register as register_check
-from site_gen.commands_import import register as register_import
-from site_gen.commands_list import register as register_list
-from site_gen.commands_new import register as register_new
-from site_gen.commands_serve import register as register_serve
 from site_gen.diagnostics import DiagnosticError
 from site_gen.report import print_diagnostics
 
-COMMANDS = [register_build, register_check, register_serve, register_import, register_new, register_list]
+COMMANDS = {"build": "commands_build", "check": "commands_check", "serve": "commands_serve",
+            "import": "commands_import", "new": "commands_new", "list": "commands_list"}
+"""Command name -> the module that registers and runs it. Only the named command's module is
+imported (the others' imports, a web server and an HTTP client among them, were a quarter of the
+start of `site-gen build`); all are for help and for a mistyped command."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `site-gen` console script; returns the exit code."""
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -45,10 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         return 141
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: list[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="site-gen", description="Static sites for annotated articles.")
     parser.add_argument("--version", action="version", version=f"site-gen {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in COMMANDS:
-        register(commands)
+    named = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name in [named] if named in COMMANDS else COMMANDS:
+        importlib.import_module(f"site_gen.{COMMANDS[name]}").register(commands)
     return parser

@@ -7,6 +7,8 @@ must be placed in LAYERS, which keeps the dependency direction a deliberate choi
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import PROJECT
@@ -77,3 +79,16 @@ def test_server_knows_only_a_build_callable() -> None:
         if path.exists():
             imported = imported_site_gen_modules(path)
             assert not imported & {"loader", "library", "render", "annotations", "frontmatter"}, module
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """`site-gen build` starts without importing the server, the watcher or the link checker's
+    HTTP client (a quarter of its start-up), and still lists every command in its help."""
+    probe = ("import sys; from site_gen.cli import main; main(['build', '--config', 'missing/site.yaml']); "
+             "print(sorted(m for m in sys.modules if m.startswith('site_gen.commands_') "
+             "or m in ('site_gen.serve', 'site_gen.watch', 'urllib.request', 'http.server')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
+    assert loaded.stdout.strip() == "['site_gen.commands_build']", loaded.stderr
+    assert "missing/site.yaml:1:1: error: config file not found" in loaded.stderr
+    listed = subprocess.run([sys.executable, "-m", "site_gen", "--help"], capture_output=True, text=True, check=True, timeout=60)
+    assert all(f"    {name} " in listed.stdout for name in ("build", "check", "serve", "import", "new", "list"))
