@@ -238,6 +238,21 @@ def keep_article_plans(site: ResolvedSite, article: Article, fact: str, plans: _
     site.memo.keep(_ARTICLE_PLANS, article.path, _article_validity(site, article, fact, True), plans)
 
 
+_TOPIC_PLAN = "topic-plan"
+
+
+def keep_topic_plan(site: ResolvedSite, topic: Topic, deps: frozenset[str]) -> None:
+    """The plan of `topic`'s page with the dependencies the last build found, kept as if `site`'s
+    build had made it: the caller knows the topic's document, parse, links and universe, and every
+    citing annotation with what its backlink shows, are those of that build."""
+    plan = PagePlan(topic_path(topic.slug), "topic", topic.slug, deps)
+    site.memo.keep(_TOPIC_PLAN, topic.path, _topic_validity(site, topic), plan)
+
+
+def _topic_validity(site: ResolvedSite, topic: Topic) -> tuple[object, ...]:
+    return page_validity(site, ("topic", topic.slug)) + (site.citations.get(topic.slug, ()),)
+
+
 def _topic_plan(site: ResolvedSite, topic: Topic) -> PagePlan:
     """A topic's page: it shows itself, the pages it links to, and of each citing annotation what
     its backlink shows (a "citing:" digest), so that editing a citing article's text leaves it be."""
@@ -250,7 +265,7 @@ def _topic_plan(site: ResolvedSite, topic: Topic) -> PagePlan:
         citing = "citing:" + hashlib.blake2b(repr(shown).encode(), digest_size=16).hexdigest()
         linked = {facts_of(site.document(k).path) for k in site.links_from.get(key, ())}
         return PagePlan(topic_path(topic.slug), "topic", topic.slug, frozenset({topic.path, citing} | linked))
-    return site.memo.remember("topic-plan", topic.path, page_validity(site, key) + (citations,), compute)
+    return site.memo.remember(_TOPIC_PLAN, topic.path, _topic_validity(site, topic), compute)
 
 
 def _page_numbers(articles: int, per_page: int) -> range:

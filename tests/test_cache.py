@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from site_gen.cache import CACHE_DIR, BuildCache
 from site_gen.carried import StoredBuckets
 from site_gen.commands_build import ProgressBar
 from site_gen.diagnostics import DiagnosticError
+from site_gen.memo import PageMemo
 from site_gen.output import MANIFEST, MemorySink
 from site_gen.yamlfile import load_yaml
 
@@ -265,3 +267,36 @@ def test_a_derived_bucket_rewritten_after_a_build_began_is_not_read(site: Path) 
     bucket = next(b for b in range(64) if stored.load(b, decode=lambda entry: {"read": entry}) != {})
     cache.save(f"derived-{bucket:02d}", stored.key, cache.load(f"derived-{bucket:02d}", stored.key))  # another process
     assert stored.load(bucket, decode=lambda entry: {"read": entry}) == {}
+
+
+def test_a_new_process_plans_again_only_the_topics_whose_citations_may_have_changed(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Topic plans come from the last build's index unless an article linked again cites the
+    topic, before or after its edit; the output equals a clean build either way."""
+    fresh_build(site)
+    computed: list[str] = []
+    remember = PageMemo.remember
+    monkeypatch.setattr(PageMemo, "remember", lambda self, name, page, validity, compute: remember(
+        self, name, page, validity, (lambda: computed.append(page) or compute()) if name == "topic-plan" else compute))
+    cited = {a: set(re.findall(r"^    topic: (.+)$", a.read_text(encoding="utf-8"), re.M))
+             for a in sorted((site / "content" / "articles").glob("*.md"))}
+    articles = sorted(cited, key=lambda a: len(cited[a]))
+    assert len(cited[articles[0]]) < 6
+    with articles[0].open("a", encoding="utf-8") as handle:
+        handle.write("\nOne more sentence about budgets.\n")
+    result = fresh_build(site)
+    assert sorted(computed) == sorted(f"content/topics/{t}.md" for t in cited[articles[0]])  # not the other topics
+    assert not {p for p in result.rendered if p.startswith("topics/")}  # and those still show the same backlinks
+
+    text = articles[1].read_text(encoding="utf-8")
+    old = sorted(set(re.findall(r"^    topic: (.+)$", text, re.M)))[0]
+    new = next(t.stem for t in sorted((site / "content" / "topics").glob("*.md")) if f"topic: {t.stem}\n" not in text)
+    articles[1].write_text(text.replace(f"    topic: {old}\n", f"    topic: {new}\n", 1), encoding="utf-8")
+    computed.clear()
+    result = fresh_build(site)
+    assert sorted(computed) == sorted(f"content/topics/{t}.md" for t in cited[articles[1]] | {new})
+    assert {p for p in result.rendered if p.startswith("topics/") and p != "topics/index.html"} == {
+        f"topics/{old}.html", f"topics/{new}.html"}
+    expected = MemorySink()
+    Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), expected).build()
+    assert _disk_files(site / "output") == expected.files
