@@ -104,9 +104,9 @@ def site_gen(root: Path, *extra: str) -> list[str]:
 
 def bench_site_gen(root: Path, jobs: int, repeat: int, repeat_cold: int) -> dict:
     """Cold, no-change and edit rebuilds of site-gen, each as a new `site-gen build` process."""
-    def clean() -> None:
-        shutil.rmtree(root / "output", ignore_errors=True)
-        shutil.rmtree(root / ".site-gen-cache", ignore_errors=True)
+    def clean() -> None:  # nothing of an earlier build: the output, the cache, the spare beside output/
+        for leftover in ("output", ".site-gen-cache", *(p.name for p in root.glob(".output.*"))):
+            shutil.rmtree(root / leftover, ignore_errors=True)
     results = {}
     results["cold_1"] = asdict(run_command(site_gen(root, "--jobs", "1"), root, repeat_cold, before=clean))
     results[f"cold_{jobs}"] = asdict(run_command(site_gen(root, "--jobs", str(jobs)), root, repeat_cold, before=clean))

@@ -166,9 +166,12 @@ class Spool:
         with sink.errors_named():
             parent.mkdir(parents=True, exist_ok=True)
             self.folder = Path(tempfile.mkdtemp(prefix=f".{sink.folder.name}.new-", dir=parent))
-        self.reused = _claim(spare_folder(sink.folder), self.folder)
+        self.reused = sink.has_site() and _claim(spare_folder(sink.folder), self.folder)
         """Whether the folder is the site before last (see `spare_folder`): its files are then
-        links to the old site's or stale, and none is written into in place."""
+        links to the old site's or stale, and none is written into in place. A build with no
+        site in the output folder writes every file anew, so a spare left there goes instead."""
+        if not self.reused:
+            shutil.rmtree(spare_folder(sink.folder), ignore_errors=True)
         self.location = self.folder
         """Where the spooled files are now: this folder, then the output folder once written."""
         self._folders: set[str] = {""}
@@ -274,6 +277,10 @@ class DiskSink:
             return Manifest(files, stats)
         except (OSError, ValueError, AttributeError, TypeError, IndexError):
             return Manifest({}, {})
+
+    def has_site(self) -> bool:
+        """Whether the folder holds a site of an earlier build (a manifest listing files)."""
+        return bool(self.manifest().files)
 
     def previous_manifest(self) -> dict[str, str]:
         """Output path -> digest of every file the last build wrote."""

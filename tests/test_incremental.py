@@ -390,3 +390,17 @@ def test_the_next_site_is_made_in_the_spare_folder_whatever_it_holds(site: Path)
         build()
     assert disk_files(out) == third and spare.is_dir()
     assert [p.name for p in site.iterdir() if p.name.startswith(".output.")] == [".output.spare"]
+
+
+def test_a_build_with_no_site_in_output_removes_the_spare(site: Path) -> None:
+    """Deleting output/ makes the next build write every file: a spare of an old site is of no
+    use to it, so it goes (a cold build into it was a sixth slower at 10,000 articles)."""
+    build = lambda: Builder(site / "site.yaml", BuildOptions(jobs=1)).build()  # noqa: E731
+    build()
+    change_text(site, random.Random(3))
+    build()
+    assert (site / ".output.spare").is_dir()
+    shutil.rmtree(site / "output")
+    build()
+    assert not (site / ".output.spare").exists()
+    assert disk_files(site / "output") == clean_build(site)
