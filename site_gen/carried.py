@@ -11,7 +11,9 @@ edit touched (issue 4). The buckets are now the search index's parts (a page's b
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Iterable
+from itertools import compress
 from typing import Any
 
 from site_gen.cache import BuildCache, Stamp
@@ -20,6 +22,7 @@ from site_gen.search import part_of
 
 Entry = tuple[str, PageKey]
 """(computation name, page key): a key of `ResolvedSite.derived_values`."""
+_PAGE = operator.itemgetter(1)
 BUCKETS = 64
 """Buckets of derived values in the cache: a power of two, as search part counts are."""
 
@@ -72,14 +75,22 @@ class CarriedValues(dict):
         self.dropped = dropped
         self.pages = pages
 
-    def carried(self, rendered: Iterable[PageKey], pages: Collection[PageKey] | None) -> CarriedValues:
+    def carried(self, rendered: Collection[PageKey], pages: Collection[PageKey] | None,
+                names: Iterable[str]) -> CarriedValues:
         """The values the next build carries over: these but the `rendered` pages' (and, when
-        `pages` is given, those of pages not among them)."""
-        dropped = self.dropped.union(rendered)
-        kept = pages if pages is not None else self.pages
-        carried = CarriedValues(self._stored, dropped, kept)
+        `pages` is given, those of pages not among them). `names` are the computations' names.
+
+        Copied in C, then the rendered pages' values taken out: `serve` does this on every
+        rebuild, and a pass over 10,000 values in Python was 20 ms of one."""
+        carried = CarriedValues(self._stored, self.dropped.union(rendered), pages if pages is not None else self.pages)
         carried._loaded = set(self._loaded)
-        dict.update(carried, ((entry, value) for entry, value in self.items() if carried._keeps(entry[1])))
+        if pages is None:
+            dict.update(carried, self)
+        else:
+            dict.update(carried, compress(self.items(), map(pages.__contains__, map(_PAGE, self))))
+        for name in names:
+            for page in rendered:
+                dict.pop(carried, (name, page), None)
         return carried
 
     def load_buckets(self, buckets: Iterable[int]) -> None:
