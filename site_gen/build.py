@@ -522,7 +522,8 @@ class Builder:
             kept = record.linked is not None and self.link_memo.get(path) is record.linked
             if isinstance(record.document, Article) and not kept:
                 old = state.pages.get(path) if state.index is not None else None
-                relinked.update(a.topic for r in (record, old) if r is not None for a in r.document.annotations)
+                relinked.update(a.topic for r in (record, old) if r is not None and isinstance(r.document, Article)
+                                for a in r.document.annotations)
             elif (record.plans is not None and kept
                     and ("article", record.document.slug) in site.pages):  # not a draft left out of this build
                 keep_article_plans(site, record.document, record.facts, record.plans)  # type: ignore[arg-type]
@@ -530,9 +531,9 @@ class Builder:
             return
         outputs = state.index.outputs
         for topic in site.topics:
-            record, last = pages.get(topic.path), outputs.get(topic_path(topic.slug))
-            if (last is not None and topic.slug not in relinked and record is not None and record.linked is not None
-                    and self.link_memo.get(topic.path) is record.linked):
+            saved, last = pages.get(topic.path), outputs.get(topic_path(topic.slug))
+            if (last is not None and topic.slug not in relinked and saved is not None and saved.linked is not None
+                    and self.link_memo.get(topic.path) is saved.linked):
                 keep_topic_plan(site, topic, last[1])
 
     def _library(self, pages: dict[str, PageRecord]) -> Library:
