@@ -527,7 +527,8 @@ def _make_folder(root: Path, folder: str) -> None:
         for end in range(1, len(parts) + 1):
             step = root.joinpath(*parts[:end])
             if step.is_symlink() or (step.exists() and not step.is_dir()):
-                step.unlink()
+                with contextlib.suppress(FileNotFoundError):  # a worker writing beside this one removed it first
+                    step.unlink()
         (root / folder).mkdir(parents=True, exist_ok=True)
 
 
