@@ -20,7 +20,6 @@ import functools
 import gc
 import hashlib
 import operator
-import os
 import pickle
 import tempfile
 import time
@@ -31,7 +30,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
 from pathlib import Path
-from stat import S_ISLNK
 from typing import Any, NamedTuple, cast
 
 from site_gen import __version__
@@ -41,7 +39,7 @@ from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
 from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, derived_name, parse_document,
                               resolve_library, summarize)
-from site_gen.loader import PAGE_FOLDERS, Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
+from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
 from site_gen.annotations import annotations_plugin
@@ -52,6 +50,7 @@ from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
 from site_gen.patching import changed_positions
 from site_gen.render import (DERIVED_PER_PAGE, RenderedFile, document_facts, keep_article_plans, keep_topic_plan,
                              kept_article_plans, plan_site, render_pages)
+from site_gen.sources import Sources, Stat, other_stats, source_stats, stat_key, touched_stats
 from site_gen.urls import topic_path
 
 _PATH = operator.attrgetter("path")
@@ -63,13 +62,12 @@ _ANNOTATIONS = operator.attrgetter("annotations")
 _DOCUMENT = operator.attrgetter("document")
 _SHOWN = operator.attrgetter("shown")
 _SOURCE = operator.itemgetter(0)
-Stat = tuple[int, int, int] | None
-"""(size, mtime_ns, inode) of a file, or None when it cannot be trusted (or read)."""
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 """The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
 token pickle; 4, pages keep what linking them found; 5, derived values are stored compressed;
 6, outputs depend on the front matter alone of the pages they link to (`plans.facts_of`);
-7, pages keep what planning made of them.
+7, pages keep what planning made of them; 8, derived values in buckets by search part, a
+summary's link uses pickled apart (`carried`, `SummaryBody.__getstate__`).
 Bump it when that shape changes."""
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
@@ -365,7 +363,7 @@ class Builder:
             found = source_stats(content_sources(config))
         sources, stats = found
         if (fingerprint == state.fingerprint and state.sources_unchanged(stats) and state.index is not None
-                and _other_stats(config, state.index.other_stats) == state.index.other_stats
+                and other_stats(config, state.index.other_stats) == state.index.other_stats
                 and _outputs_intact(state, sink)):
             return self._nothing_to_do(config, state, started)
         pages, changed, front, digests, stat_table = self._load(config, state, sources.files, stats)
@@ -393,7 +391,7 @@ class Builder:
                 report = sink.write(files, rendered if same_paths and sink.files.keys() == by_path.keys() else None)
         outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
         index = SiteIndex(fingerprint, digests, stat_table, outputs, site.warnings, _counts(site),
-                          _other_stats(config, {p.key: None for p in plans if p.kind == "asset"}), site.universe)
+                          other_stats(config, {p.key: None for p in plans if p.kind == "asset"}), site.universe)
         self.state = _State(index, by_path, site, pages, deps=deps, sources=sources)
         relinked = state.index is not None and state.index.universe != index.universe  # every page's saved links are stale
         self._save(store, changed | set(pages) if relinked else changed,
@@ -736,7 +734,7 @@ def _load_one(context: _LoadContext, item: tuple[Source, bytes | None]) -> PageR
     source, known_digest = item
     shared = context.shared
     try:
-        before = _stat_key(source.file)
+        before = stat_key(source.file)
         data = read_page_bytes(source.file, source.shown, shared.content_path)
         digest = page_digest(data)
         # A file changed within the last seconds could change again within the clock's
@@ -778,104 +776,6 @@ def _restat(stats: dict[str, Stat], last: dict[str, Stat], known: Mapping[str, P
     untrusted = compress(stats.keys(), map(operator.not_, stats.values()))
     other = compress(stats.keys(), map(operator.ne, stats.values(), map(last.get, stats.keys())))  # in C, no tuple hashed
     return set(other).union(untrusted, stats.keys() - known.keys())
-
-
-class Sources(NamedTuple):
-    """The content files found by a build: their list, and the paths of those that are symlinks."""
-
-    files: list[Source]
-    linked: frozenset[str]
-
-
-def source_stats(sources: list[Source]) -> tuple[Sources, dict[str, Stat]]:
-    """Source path -> its stat key, for every source (one system call each, no Path made)."""
-    names = _source_names(sources)
-    stats: dict[str, Stat] = {}
-    linked: list[str] = []
-    for path, file in zip(names.shown, names.files):
-        try:
-            info = os.lstat(file)
-            if S_ISLNK(info.st_mode):
-                linked.append(path)
-                info = os.stat(file)
-        except OSError:
-            stats[path] = None
-        else:
-            stats[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
-    return Sources(sources, frozenset(linked)), stats
-
-
-def touched_stats(config: SiteConfig, sources: Sources, last: dict[str, Stat],
-                  touched: Collection[Path]) -> tuple[Sources, dict[str, Stat]] | None:
-    """The stats of the last build's sources with only the `touched` files (and symlinks) looked at
-    again: a file watcher saw every change. None when a touched path is not one of the last
-    build's sources (a new or deleted file, a folder, an image): then everything is looked at.
-
-    Listing and stat-ing every content file was the largest part left of a one-article rebuild of
-    10,000 articles inside `serve` (30 ms); theme files and site.yaml are checked on every build.
-    """
-    content = os.path.realpath(config.content_path)
-    names = _source_names(sources.files)
-    stats = dict(last)
-    for path in touched:
-        name = os.path.relpath(os.fspath(path), content)
-        if name.startswith(".."):
-            continue  # not content
-        shown = names.by_name.get(name)
-        if shown is None:  # not a source the last build had
-            return None
-        now = _stat_key(names.file_of[shown])
-        if now is None:  # gone
-            return None
-        stats[shown] = now
-    for shown in sources.linked:  # a link's target may change where no watcher looks
-        stats[shown] = _stat_key(names.file_of[shown])
-    return sources, stats
-
-
-class _SourceNames:
-    """Names of a list of sources, made once per list (the loader gives the same list while no folder changed)."""
-
-    def __init__(self, sources: list[Source]):
-        self.sources = sources
-        self.shown = list(map(_SHOWN, sources))
-        self.files = [os.fspath(s.file) for s in sources]
-        """File names for system calls, by position (no Path made per call)."""
-
-    @functools.cached_property
-    def by_name(self) -> dict[str, str]:
-        """Name inside the content folder ("articles/x.md") -> shown path (for a watcher's paths)."""
-        return {f"{PAGE_FOLDERS[s.kind]}/{path.rpartition('/')[2]}": path for s, path in zip(self.sources, self.shown)}
-
-    @functools.cached_property
-    def file_of(self) -> dict[str, str]:
-        """Shown path -> file name."""
-        return dict(zip(self.shown, self.files))
-
-
-def _source_names(sources: list[Source]) -> _SourceNames:
-    if not _NAMES or _NAMES[0].sources is not sources:
-        _NAMES[:] = [_SourceNames(sources)]
-    return _NAMES[0]
-
-
-_NAMES: list[_SourceNames] = []
-"""The names of the last list of sources asked about."""
-
-
-def _stat_key(file: str | Path) -> Stat:
-    try:
-        info = os.stat(file)
-    except OSError:
-        return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
-
-
-def _other_stats(config: SiteConfig, known: dict[str, tuple[int, int, int] | None]) -> dict[str, tuple[int, int, int] | None]:
-    """Stats of every theme file and of the images in `known` (the inputs that are not pages)."""
-    files = {str(f) for theme in config.theme_paths() if theme.is_dir() for f in theme.rglob("*") if f.is_file()}
-    files |= {path for path in known if not any(path.startswith(str(t) + os.sep) for t in config.theme_paths())}
-    return {path: _stat_key(Path(path)) for path in sorted(files)}
 
 
 def _outputs_intact(state: _State, sink: DiskSink | MemorySink) -> bool:

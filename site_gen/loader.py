@@ -84,7 +84,7 @@ def content_sources(config: SiteConfig) -> list[Source]:
 
 _JOINED: dict[Path, tuple[list[list[Source]], list[Source]]] = {}
 """Project -> its folders' last lists and the list of all sources made of them: the same list while
-no folder changed, so what later stages keep about it (see build.source_stats) stays valid."""
+no folder changed, so what later stages keep about it (see sources.source_stats) stays valid."""
 
 
 _LISTED: dict[tuple[Path, Path, str], tuple[list[str], list[Source]]] = {}

@@ -32,7 +32,7 @@ LAYERS: list[set[str]] = [
     {"publish"},
     {"parallel"},
     {"render"},
-    {"output", "cache"},
+    {"output", "cache", "sources"},
     {"carried"},
     {"build"},
     {"importer", "scaffold", "reanchor", "listing"},
