@@ -225,9 +225,10 @@ class DiskSink:
         self.force = force
         self._kept: dict[str, str] | None = None
         self._inodes: dict[str, int] = {}
-        self._manifest: tuple[tuple[int, int, int], Manifest] | None = None
         """Output path -> inode of the files in `kept_outputs`: a spare folder's file with the same
         inode is that very file (see `spare_folder`)."""
+        self._manifest: tuple[tuple[int, int, int], Manifest] | None = None
+        """The manifest last read, with the stat of its file then (see `manifest`)."""
 
     def refresh(self) -> None:
         """Forget what `kept_outputs` found: call at the start of a build (files may have changed since)."""
@@ -410,13 +411,12 @@ class DiskSink:
         by_folder: dict[str, list[RenderedFile]] = {}
         for file in files:
             by_folder.setdefault(os.path.dirname(file.path), []).append(file)
-        if spool.reused:
-            _prune(staging, by_folder)
+        left = _prune(staging, by_folder) if spool.reused else {}
         for folder, members in by_folder.items():
             target = staging / folder
             with _writing(folder):
                 _make_folder(staging, folder)
-            present = _inodes_in(target) if spool.reused else {}
+            present = left.get(folder, {})
             kept = []
             for file in members:
                 name = os.path.basename(file.path)
@@ -488,25 +488,34 @@ def _claim(folder: Path, name: Path) -> bool:
     return True
 
 
-def _prune(staging: Path, by_folder: Mapping[str, list[RenderedFile]]) -> None:
+def _prune(staging: Path, by_folder: Mapping[str, list[RenderedFile]]) -> dict[str, dict[str, int]]:
     """Remove from a reused spool every file and folder the new site has not (the spool's own
-    outputs are the new site's, so they stay)."""
+    outputs are the new site's, so they stay); folder -> name -> inode of the files left, read
+    with the listing (no `stat` per file)."""
     wanted: set[str] = set()
     for folder, members in by_folder.items():
         wanted.update(f.path for f in members)
         while folder:
             wanted.add(folder + "/")
             folder = os.path.dirname(folder)
-    for directory, subdirs, names in os.walk(staging):
-        relative = os.path.relpath(directory, staging)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-        for name in list(subdirs):
-            if prefix + name + "/" not in wanted or os.path.islink(os.path.join(directory, name)):
-                subdirs.remove(name)
-                _remove(Path(directory, name))
-        for name in names:
-            if prefix + name not in wanted:
-                os.unlink(os.path.join(directory, name))
+    left: dict[str, dict[str, int]] = {}
+    pending = [""]
+    while pending:
+        folder = pending.pop()
+        inodes = left[folder] = {}
+        with os.scandir(staging / folder) as entries:
+            for entry in entries:
+                path = f"{folder}/{entry.name}" if folder else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if path + "/" in wanted:
+                        pending.append(path)
+                    else:
+                        shutil.rmtree(entry.path)
+                elif path in wanted:
+                    inodes[entry.name] = entry.inode()
+                else:
+                    os.unlink(entry.path)
+    return left
 
 
 def _remove(path: Path) -> None:
@@ -538,12 +547,6 @@ def _write_new(target: Path, data: bytes, replace: bool) -> None:
     if replace:
         _remove(target)
     target.write_bytes(data)
-
-
-def _inodes_in(folder: Path) -> dict[str, int]:
-    """Name -> inode of the entries of `folder` (free with the listing: no `stat` per file)."""
-    with os.scandir(folder) as entries:
-        return {entry.name: entry.inode() for entry in entries}
 
 
 def _walk_files(folder: Path) -> list[str]:
