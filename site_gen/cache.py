@@ -97,12 +97,11 @@ class BuildCache:
     def _mac(self, data: bytes | memoryview) -> bytes | None:
         if self._key is None:
             self._key = _signing_key()
-        key = self._key
-        if key is None:
+        if self._key is None:
             return None
         # SHA-256: where the processor has SHA instructions (most made since 2017), twice as fast as
         # BLAKE2b, and a new build checks every parse entry (160 MB at 10,000 articles; issue 4)
-        return hmac.digest(key, data, "sha256")
+        return hmac.digest(self._key, data, "sha256")
 
     def stamp(self, name: str) -> Stamp | None:
         """Inode, size and time of entry `name`'s file (None if there is none): pass it to `load`
@@ -115,27 +114,16 @@ class BuildCache:
     def load(self, name: str, key: str, stamp: Stamp | None = None) -> Any:
         """The entry `name` if it was stored under `key` by this user (and, with `stamp`, is
         still the file `stamp` was taken of), else None."""
-        return self._decoded(self._verified(name, stamp), key)
-
-    def _verified(self, name: str, stamp: Stamp | None) -> memoryview | None:
-        """The pickle of entry `name` if its file is signed by this user's key (and is the file
-        `stamp` was taken of, when given)."""
         try:
             with open(self.folder / f"{name}.pickle", "rb") as handle:
                 if stamp is not None and _stamp(os.fstat(handle.fileno())) != stamp:
                     return None
-                data = memoryview(handle.read())
+                data = memoryview(handle.read())  # a view: checked and unpickled without copies
         except OSError:
             return None
         payload = data[len(MAGIC) + _MAC_BYTES:]
         mac = self._mac(payload)
         if data[:len(MAGIC)] != MAGIC or mac is None or not hmac.compare_digest(mac, data[len(MAGIC):len(MAGIC) + _MAC_BYTES]):
-            return None
-        return payload
-
-    @staticmethod
-    def _decoded(payload: memoryview | None, key: str) -> Any:
-        if payload is None:
             return None
         try:
             stored_key, value = pickle.loads(payload)
