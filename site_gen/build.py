@@ -20,10 +20,8 @@ import functools
 import gc
 import hashlib
 import operator
-import pickle
 import tempfile
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Executor
@@ -34,10 +32,10 @@ from typing import Any, NamedTuple, cast
 
 from site_gen import __version__
 from site_gen.cache import BuildCache
-from site_gen.carried import BUCKETS, CarriedValues, StoredBuckets, bucket_of
+from site_gen.carried import CarriedValues, StoredBuckets, bucket_of, save_buckets
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, derived_name, parse_document,
+from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document,
                               resolve_library, summarize)
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
 from site_gen.markdown import make_parser
@@ -48,7 +46,7 @@ from site_gen.output import DiskSink, KeptFile, MemorySink, Spool, WriteReport, 
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
 from site_gen.patching import changed_positions
-from site_gen.render import (DERIVED_PER_PAGE, RenderedFile, document_facts, keep_article_plans, keep_topic_plan,
+from site_gen.render import (RenderedFile, document_facts, keep_article_plans, keep_topic_plan,
                              kept_article_plans, plan_site, render_pages)
 from site_gen.sources import Sources, Stat, other_stats, source_stats, stat_key, touched_stats
 from site_gen.urls import topic_path
@@ -56,8 +54,6 @@ from site_gen.urls import topic_path
 _PATH = operator.attrgetter("path")
 _DEPS = operator.attrgetter("deps")
 _KIND = operator.attrgetter("kind")
-_ENTRY_PAGE = operator.itemgetter(1)
-"""The page of a `ResolvedSite.derived_values` entry (name, page key)."""
 _ANNOTATIONS = operator.attrgetter("annotations")
 _DOCUMENT = operator.attrgetter("document")
 _SHOWN = operator.attrgetter("shown")
@@ -371,9 +367,8 @@ class Builder:
         self._seed_plans(site, pages, state)
         plans = plan_site(site, _Facts(pages))
         dirty, deps = _dirty(plans, state, changed | front, fingerprint, sink)
-        carried = _carried_derived(state.derived, site, dirty, state.site is not None and state.site.universe == site.universe)
-        carried.update(site.derived_values)
-        site.derived_values = carried
+        site.derived_values = _carried_derived(state.derived, site, dirty,
+                                               state.site is not None and state.site.universe == site.universe)
         with _spooled(sink, dirty) as spool:
             rendered = {f.path: f for f in self._render(site, dirty, spool)}
             same_paths = list(deps) == list(state.deps)  # then every file not rendered is the last build's
@@ -577,27 +572,16 @@ class _Store:
             return _State(memo=self._load_pages)
         outputs: dict[str, RenderedFile] = {path: KeptFile(path, digest, deps, sink.folder)
                                             for path, (digest, deps) in index.outputs.items()}
-        assert self.cache is not None
-        stored = StoredBuckets(self.cache, "derived", index.fingerprint)
-        return _State(index, outputs, memo=self._load_pages,
-                      derived=lambda: CarriedValues(functools.partial(stored.load, decode=self._decoded_derived)))
+        stored = StoredBuckets(self.cache, index.fingerprint)
+        return _State(index, outputs, memo=self._load_pages, derived=lambda: CarriedValues(stored.load))
 
     def _load_pages(self) -> dict[str, PageRecord]:
-        return self._load_buckets("pages", self.parse_key)
-
-    def _load_buckets(self, name: str, key: str) -> dict:
         assert self.cache is not None
-        found: dict = {}
+        found: dict[str, PageRecord] = {}
         for bucket in range(self.PAGE_BUCKETS):
-            entry = self.cache.load(f"{name}-{bucket:02d}", key)
+            entry = self.cache.load(f"pages-{bucket:02d}", self.parse_key)
             found.update(entry if isinstance(entry, dict) else {})
         return found
-
-    @staticmethod
-    def _decoded_derived(entry: Any) -> dict:
-        """A derived-values bucket as stored: compressed, as text (search documents) shrinks to a
-        third, so a third to read and sign."""
-        return pickle.loads(zlib.decompress(entry)) if isinstance(entry, bytes) else {}
 
     def save(self, state: _State, changed: set[str], rendered: set[PageKey], sink: DiskSink | MemorySink,
              links: LinkMemo) -> None:
@@ -606,39 +590,18 @@ class _Store:
         if self.cache is None:
             return
         fresh = not (self.cache.folder / "pages-00.pickle").exists()
-        wanted = None if fresh else {_bucket(p, self.PAGE_BUCKETS) for p in changed}  # summarizing costs: only what is saved
-        pages = {p: r.with_saved(links.get(p), _plans_to_save(state.site, r)).summarized(self.allow_html)
-                 for p, r in state.pages.items() if wanted is None or _bucket(p, self.PAGE_BUCKETS) in wanted}
-        self._save_buckets("pages", self.parse_key, pages, None if fresh else changed)
+        wanted = None if fresh else {_bucket(p, self.PAGE_BUCKETS) for p in changed}
+        grouped: dict[int, dict[str, PageRecord]] = {b: {} for b in range(self.PAGE_BUCKETS) if wanted is None or b in wanted}
+        for path, record in state.pages.items():  # summarizing costs: only what is saved
+            bucket = grouped.get(_bucket(path, self.PAGE_BUCKETS))
+            if bucket is not None:
+                bucket[path] = record.with_saved(links.get(path), _plans_to_save(state.site, record)).summarized(self.allow_html)
+        for number, records in grouped.items():
+            self.cache.save(f"pages-{number:02d}", self.parse_key, records)
         if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:
-            self._save_derived(state.site, state.index.fingerprint, None if fresh else {bucket_of(k) for k in rendered})
+            save_buckets(self.cache, state.index.fingerprint, state.site.derived_values, state.site.pages,
+                         None if fresh else {bucket_of(k) for k in rendered})
             self.cache.save("index", self.index_key(sink), state.index)
-
-    def _save_derived(self, site: ResolvedSite, key: str, buckets: set[int] | None) -> None:
-        """Rewrite the derived-value buckets `buckets` (all when None) with the values of `site`'s pages."""
-        assert self.cache is not None
-        values = site.derived_values
-        if isinstance(values, CarriedValues):
-            values.load_buckets(range(BUCKETS) if buckets is None else buckets)  # a bucket is written whole
-        grouped: dict[int, dict] = {b: {} for b in range(BUCKETS) if buckets is None or b in buckets}
-        for entry, value in values.items():
-            bucket = bucket_of(entry[1])
-            if bucket in grouped and entry[1] in site.pages:
-                grouped[bucket][entry] = value
-        for bucket, stored in grouped.items():
-            self.cache.save(f"derived-{bucket:02d}", key, zlib.compress(pickle.dumps(stored, pickle.HIGHEST_PROTOCOL), 1))
-
-    def _save_buckets(self, name: str, key: str, entries: dict, paths: set[str] | None) -> None:
-        """Rewrite the buckets holding `paths` (all buckets when None)."""
-        assert self.cache is not None
-        wanted = None if paths is None else {_bucket(p, self.PAGE_BUCKETS) for p in paths}
-        grouped: dict[int, dict] = {b: {} for b in range(self.PAGE_BUCKETS) if wanted is None or b in wanted}
-        for entry, value in entries.items():
-            bucket = _bucket(entry, self.PAGE_BUCKETS)
-            if bucket in grouped:
-                grouped[bucket][entry] = value
-        for bucket, values in grouped.items():
-            self.cache.save(f"{name}-{bucket:02d}", key, values)
 
 
 def _plans_to_save(site: ResolvedSite | None, record: PageRecord) -> Any:
@@ -817,25 +780,16 @@ _ALWAYS_RENDERED = frozenset({"static", "asset"})
 
 
 def _carried_derived(previous: dict[tuple[str, PageKey], Any], site: ResolvedSite,
-                     dirty: list[PagePlan], same_pages: bool) -> dict[tuple[str, PageKey], Any]:
+                     dirty: list[PagePlan], same_pages: bool) -> CarriedValues:
     """The derived values of pages this build does not render again: their inputs are unchanged.
 
     With `same_pages` (the last build had the same pages: the same universe) the last values less
-    the dirty pages' are kept, without a pass over every value (11 ms at 10,000 articles). Values
-    still in the disk cache stay there until asked for (see `carried.CarriedValues`)."""
-    names = [derived_name(compute) for compute in DERIVED_PER_PAGE]
-    if isinstance(previous, CarriedValues):
-        return previous.carried({(p.kind, p.key) for p in dirty}, None if same_pages else site.page_keys(), names)
-    if not previous:
-        return {}
-    if same_pages and len(previous) <= len(names) * len(site.page_keys()):  # no value of another computation
-        kept = dict(previous)
-        for plan in dirty:
-            for name in names:
-                kept.pop((name, (plan.kind, plan.key)), None)
-        return kept
-    keep = site.page_keys() - {(p.kind, p.key) for p in dirty}
-    return dict(compress(previous.items(), map(keep.__contains__, map(_ENTRY_PAGE, previous))))
+    the dirty pages' are kept; else only those of pages the site still has. Values still in the
+    disk cache stay there until asked for (see `carried.CarriedValues`)."""
+    if not isinstance(previous, CarriedValues):  # nothing kept (a first build without a cache)
+        previous, values = CarriedValues(), previous
+        dict.update(previous, values)
+    return previous.carried({(p.kind, p.key) for p in dirty}, None if same_pages else site.page_keys())
 
 
 def _counts(site: ResolvedSite) -> SiteCounts:
