@@ -788,7 +788,7 @@ def _carried_derived(previous: dict[tuple[str, PageKey], Any], site: ResolvedSit
     disk cache stay there until asked for (see `carried.CarriedValues`)."""
     if not isinstance(previous, CarriedValues):  # nothing kept (a first build without a cache)
         previous, values = CarriedValues(), previous
-        dict.update(previous, values)
+        previous.update(values)
     return previous.carried({(p.kind, p.key) for p in dirty}, None if same_pages else site.page_keys())
 
 

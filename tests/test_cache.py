@@ -22,7 +22,7 @@ from site_gen import build as build_module
 from site_gen import search
 from site_gen.build import BuildOptions, Builder
 from site_gen.cache import CACHE_DIR, BuildCache
-from site_gen.carried import StoredBuckets
+from site_gen.carried import CarriedValues, StoredBuckets
 from site_gen.commands_build import ProgressBar
 from site_gen.diagnostics import DiagnosticError
 from site_gen.memo import PageMemo
@@ -300,3 +300,15 @@ def test_a_new_process_plans_again_only_the_topics_whose_citations_may_have_chan
     expected = MemorySink()
     Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), expected).build()
     assert _disk_files(site / "output") == expected.files
+
+
+def test_carried_values_leave_out_a_rendered_pages_values_of_every_computation() -> None:
+    """A page rendered again takes its values of any `ResolvedSite.derived` computation with it,
+    not only those listed in `render.DERIVED_PER_PAGE`; pages no longer in the site go too."""
+    values = CarriedValues()
+    values[("search", ("article", "a"))] = b"1"
+    values.update({("other", ("article", "a")): b"2", ("other", ("article", "b")): b"3"})
+    carried = values.carried({("article", "a")}, None)
+    assert dict(carried) == {("other", ("article", "b")): b"3"}
+    assert ("other", ("article", "a")) not in carried and carried.names == {"search", "other"}
+    assert dict(values.carried(set(), {("article", "b")})) == {("other", ("article", "b")): b"3"}
