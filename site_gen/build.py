@@ -296,11 +296,6 @@ class _State:
             self._pages = self._memo() if self._memo else {}
         return self._pages
 
-    def sources_unchanged(self, stats: dict[str, Stat]) -> bool:
-        """Whether every source file is the one last built, judged by stat alone (no reading)."""
-        known = self.index.stats if self.index else {}
-        return stats == known and None not in known.values()
-
 
 class Builder:
     """Builds a site again and again, redoing only what changed since its last good build.
@@ -358,9 +353,13 @@ class Builder:
         if found is None:
             found = source_stats(content_sources(config))
         sources, stats = found
-        if (fingerprint == state.fingerprint and state.sources_unchanged(stats) and state.index is not None
+        fresh = _stats_if_same_bytes(sources.files, stats, state.index, config.content_path) if fingerprint == state.fingerprint else None
+        if (fresh is not None and state.index is not None
                 and other_stats(config, state.index.other_stats) == state.index.other_stats
                 and _outputs_intact(state, sink)):
+            if fresh != state.index.stats:  # trusted now: the next build needs no reading either
+                state.index = replace(state.index, stats=fresh)
+                store.save_index(state.index, sink)
             return self._nothing_to_do(config, state, started)
         pages, changed, front, digests, stat_table = self._load(config, state, sources.files, stats)
         site = self._resolve(config, pages)
@@ -575,6 +574,11 @@ class _Store:
         stored = StoredBuckets(self.cache, index.fingerprint)
         return _State(index, outputs, memo=self._load_pages, derived=lambda: CarriedValues(stored.load))
 
+    def save_index(self, index: SiteIndex, sink: DiskSink | MemorySink) -> None:
+        """Store `index` alone (for a folder on disk): a build that found nothing to do but newer stats."""
+        if self.cache is not None and isinstance(sink, DiskSink):
+            self.cache.save("index", self.index_key(sink), index)
+
     def _load_pages(self) -> dict[str, PageRecord]:
         assert self.cache is not None
         found: dict[str, PageRecord] = {}
@@ -601,7 +605,7 @@ class _Store:
         if isinstance(sink, DiskSink) and state.index is not None and state.site is not None:
             save_buckets(self.cache, state.index.fingerprint, state.site.derived_values, state.site.pages,
                          None if fresh else {bucket_of(k) for k in rendered})
-            self.cache.save("index", self.index_key(sink), state.index)
+            self.save_index(state.index, sink)
 
 
 def _plans_to_save(site: ResolvedSite | None, record: PageRecord) -> Any:
@@ -732,6 +736,36 @@ def _facts_changed(changed: set[str], known: Mapping[str, PageRecord], pages: di
     """`facts_of` each changed source whose front matter changed too (or that came or went): the
     outputs that show only its front matter are stale, those that show its text are in any case."""
     return {facts_of(p) for p in changed if p not in known or p not in pages or known[p].facts != pages[p].facts}
+
+
+def _stats_if_same_bytes(sources: list[Source], stats: dict[str, Stat], index: SiteIndex | None,
+                         content_path: Path) -> dict[str, Stat] | None:
+    """The index's stat table for `stats` if every source holds the bytes the last build read
+    (None if one may not): the same stat as then, or else the same content hash. A stat too new
+    to trust when last read (a file saved within two seconds of a build), or a file touched
+    without a change, is checked by reading the file alone, not by loading the site: the build
+    after one that ran just after a save took 1.9 s instead of 0.45 s at 10,000 articles (issue 4).
+    """
+    known = index.stats if index is not None else None
+    if known is None or stats.keys() != known.keys() or None in stats.values():
+        return None
+    if stats == known:  # the usual case, compared in C
+        return stats
+    assert index is not None
+    fresh = dict(stats)
+    too_new = time.time_ns() - 2_000_000_000
+    for source in sources:
+        stat = stats[source.shown]
+        if stat == known[source.shown]:
+            continue
+        try:
+            data = read_page_bytes(source.file, source.shown, content_path)
+        except DiagnosticError:
+            return None  # the full build reports it
+        if page_digest(data) != index.digests.get(source.shown):
+            return None
+        fresh[source.shown] = stat if stat is not None and stat[1] < too_new else None  # taken before the read
+    return fresh
 
 
 def _restat(stats: dict[str, Stat], last: dict[str, Stat], known: Mapping[str, PageRecord]) -> set[str]:

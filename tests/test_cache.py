@@ -74,6 +74,30 @@ def test_a_second_build_with_nothing_changed_renders_and_writes_nothing(site: Pa
     assert (site / CACHE_DIR / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
 
 
+def test_a_file_saved_just_before_a_build_or_touched_is_checked_without_loading_the_site(
+        site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file read within two seconds of its last change has no trusted stat; nor has a file
+    touched since. The next build with nothing changed reads those files alone (not every
+    page's parse from the cache) and keeps their stats, so the build after it reads nothing."""
+    article = sorted((site / "content" / "articles").glob("*.md"))[0]
+    article.write_bytes(article.read_bytes())  # saved now: too new to trust when built
+    fresh_build(site)
+    before = stamps(site / "output")
+    loaded: list[str] = []
+    reads: list[str] = []
+    real_load, real_read = build_module._Store._load_pages, build_module.read_page_bytes
+    monkeypatch.setattr(build_module._Store, "_load_pages", lambda store: loaded.append("pages") or real_load(store))
+    monkeypatch.setattr(build_module, "read_page_bytes", lambda file, *rest: reads.append(file.name) or real_read(file, *rest))
+    age_files(site)  # every stat differs now, the bytes do not
+    result = fresh_build(site)
+    assert result.rendered == frozenset() and result.report.written == 0 and stamps(site / "output") == before
+    assert loaded == [] and sorted(reads) == sorted(p.name for p in (site / "content").rglob("*.md"))
+    reads.clear()
+    assert fresh_build(site).rendered == frozenset() and reads == [] and loaded == []  # the stats were kept
+    article.write_text(article.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    assert f"articles/{article.stem}.html" in fresh_build(site).rendered and loaded == ["pages"]
+
+
 def test_an_edit_renders_only_dependent_pages_in_a_new_process(site: Path) -> None:
     fresh_build(site)
     topic = sorted((site / "content" / "topics").glob("*.md"))[0]
