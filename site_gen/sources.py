@@ -82,7 +82,7 @@ class _SourceNames:
     def __init__(self, sources: list[Source]):
         self.sources = sources
         self.shown = list(map(_SHOWN, sources))
-        self.files = [os.fspath(s.file) for s in sources]
+        self.files = [f"{os.fspath(s.folder)}{os.sep}{s.name}" for s in sources]  # no Path made (see `Source.file`)
         """File names for system calls, by position (no Path made per call)."""
 
     @functools.cached_property
