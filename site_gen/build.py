@@ -35,13 +35,13 @@ from site_gen.cache import BuildCache
 from site_gen.carried import CarriedValues, StoredBuckets, bucket_of, save_buckets
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
-from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, parse_document,
+from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, SummaryBody, parse_document,
                               resolve_library, summarize)
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
 from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
 from site_gen.annotations import annotations_plugin
-from site_gen.model import Article, Document, Library
+from site_gen.model import Article, Document, DroppedText, Library
 from site_gen.output import DiskSink, KeptFile, MemorySink, Spool, WriteReport, file_digest, recover_interrupted_swap
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
@@ -182,12 +182,15 @@ class PageRecord:
 
     def summarized(self, allow_html: bool, with_tokens: bool = False) -> PageRecord:
         """This record with its body's token objects left out, to pickle cheaply (see library.SummaryBody);
-        what linking found of this body holds for the summary too (it keeps the anchors and links)."""
-        body = summarize(self.body, self.document, allow_html, with_tokens)
-        if body is self.body:
+        what linking found of this body holds for the summary too (it keeps the anchors and links).
+        With the tokens pickled in the summary, the document's text is dropped (see `DroppedText`)."""
+        if isinstance(self.body, SummaryBody):
             return self
-        linked = replace(self.linked, body=body) if self.linked is not None and self.linked.body is self.body else None
-        return replace(self, body=body, linked=linked, plans=self.plans if linked is not None else None)
+        document = replace(self.document, body=DroppedText()) if with_tokens else self.document
+        body = summarize(self.body, document, allow_html, with_tokens)
+        same = self.linked is not None and self.linked.body is self.body and document is self.document
+        linked = replace(self.linked, body=body) if same and self.linked is not None else None
+        return replace(self, document=document, body=body, linked=linked, plans=self.plans if linked is not None else None)
 
     def with_saved(self, linked: LinkedDocument | None, plans: Any = None) -> PageRecord:
         """This record with `linked` if it is about this very document and parse (else with none),

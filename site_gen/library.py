@@ -35,7 +35,7 @@ from site_gen.frontmatter import slugify
 from site_gen.markdown import make_parser, split_target, walk
 from site_gen.memo import PageMemo
 from site_gen.patching import PATCH_LIMIT, changed_positions, replaced
-from site_gen.model import Annotation, Article, Document, Library, Topic
+from site_gen.model import Annotation, Article, Document, DroppedText, Library, Topic
 from site_gen.schema import printable
 from site_gen.urls import article_path, tag_slug, topic_path
 
@@ -841,6 +841,8 @@ def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> Parsed
 
     Uses nothing but the document itself, so the result can be cached per file.
     """
+    if isinstance(doc.body, DroppedText):
+        raise RuntimeError(f"{doc.path}: parsed again after its text was dropped (see model.DroppedText)")
     annotations = list(doc.annotations) if isinstance(doc, Article) else []
     env: dict = {"annotations": annotations, "first_line": doc.body_line}
     tokens = md.parse(doc.body, env)

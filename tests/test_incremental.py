@@ -210,7 +210,9 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
     memory = MemorySink()
     kept = Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), memory)
     kept.build()
-    Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
+    # Odd seeds start from a cold build on two processes: its cache holds every page as a summary
+    # with its tokens pickled and its text dropped (see model.DroppedText), as a big site's does.
+    Builder(site / "site.yaml", BuildOptions(jobs=1 + seed % 2)).build()
     for step in range(8):
         before = _sources_snapshot(site)
         what = rng.choice(EDITS)(site, rng)
