@@ -18,6 +18,7 @@ import bisect
 import json
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -92,9 +93,9 @@ class ReaderText:
         return self.segments[i]
 
 
-@dataclass(frozen=True)
-class Anchor:
-    """Where an annotation landed: its number on the page and its place in the reader text."""
+class Anchor(NamedTuple):
+    """Where an annotation landed: its number on the page and its place in the reader text (a
+    named tuple: a big site's cache holds one per annotation, read back by every build)."""
 
     annotation: Annotation
     number: int

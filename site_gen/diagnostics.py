@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import NamedTuple
 
 
 class Severity(str, Enum):
@@ -18,9 +19,13 @@ class Severity(str, Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True, order=True)
-class SourceLocation:
-    """A place in an input file: 1-based line and column, path as shown to users."""
+class SourceLocation(NamedTuple):
+    """A place in an input file: 1-based line and column, path as shown to users.
+
+    A named tuple, not a dataclass: a big site's cache holds about 150,000 of them (where each
+    annotation and source is written), and a tuple is made in half the time, in half the
+    memory, when a build reads them back (issue 4). Ordered by path, line, column.
+    """
 
     path: str
     line: int = 1

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import chain, compress
-from typing import Any, Callable, TypeVar, cast
+from typing import Any, Callable, NamedTuple, TypeVar, cast
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -242,9 +242,9 @@ SavedLinks = Callable[[str], "LinkedDocument | None"]
 """Source path -> the `LinkedDocument` a build of another process saved with the page, if any."""
 
 
-@dataclass(frozen=True)
-class Citation:
-    """One place that cites a topic: an article's annotation, anchored at `anchor`."""
+class Citation(NamedTuple):
+    """One place that cites a topic: an article's annotation, anchored at `anchor` (a named tuple:
+    a big site has one per annotation, and a build in a new process reads them all back)."""
 
     article: Article
     anchor: Anchor

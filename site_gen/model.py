@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from site_gen.diagnostics import SourceLocation
 
 
-@dataclass(frozen=True)
-class SourceRef:
-    """A cited source: a title and a URL."""
+class SourceRef(NamedTuple):
+    """A cited source: a title and a URL (a named tuple for the reason `SourceLocation` is one)."""
 
     title: str
     url: str
@@ -40,9 +40,9 @@ class Provenance:
     url: str = ""
 
 
-@dataclass(frozen=True)
-class Annotation:
-    """A note anchored to an exact phrase of an article's body (W3C TextQuoteSelector)."""
+class Annotation(NamedTuple):
+    """A note anchored to an exact phrase of an article's body (W3C TextQuoteSelector); a named
+    tuple for the reason `SourceLocation` is one."""
 
     id: str
     quote: str
