@@ -12,8 +12,6 @@ edit touched (issue 4). The buckets are now the search index's parts (a page's b
 from __future__ import annotations
 
 import operator
-import pickle
-import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from itertools import compress
 from typing import Any
@@ -40,9 +38,9 @@ class StoredBuckets:
 
     A bucket is read later only if its file is still the one seen then (`BuildCache.load`
     with a stamp): a bucket another process rewrote meanwhile may hold values of sources this
-    build has not read, and is taken as empty (its values are then computed again). Buckets are
-    stored compressed: search documents are text that shrinks to a third, so a third to read
-    and sign.
+    build has not read, and is taken as empty (its values are then computed again). Values are
+    stored as their computations made them (search documents come compressed, a third of their
+    size to read and sign).
     """
 
     def __init__(self, cache: BuildCache, key: str):
@@ -53,7 +51,7 @@ class StoredBuckets:
         """The values of `bucket`, or none if the file changed or is missing."""
         stamp = self.stamps.get(bucket)
         stored = self.cache.load(_entry(bucket), self.key, stamp) if stamp is not None else None
-        return pickle.loads(zlib.decompress(stored)) if isinstance(stored, bytes) else {}
+        return stored if isinstance(stored, dict) else {}
 
 
 def save_buckets(cache: BuildCache, key: str, values: Mapping[Entry, Any], pages: Collection[PageKey],
@@ -68,7 +66,7 @@ def save_buckets(cache: BuildCache, key: str, values: Mapping[Entry, Any], pages
         if bucket is not None and entry[1] in pages:
             bucket[entry] = value
     for number, stored in grouped.items():
-        cache.save(_entry(number), key, zlib.compress(pickle.dumps(stored, pickle.HIGHEST_PROTOCOL), 1))
+        cache.save(_entry(number), key, stored)
 
 
 def _entry(bucket: int) -> str:
