@@ -108,8 +108,8 @@ class SummaryBody(ParsedBody):
 
     @property
     def notes(self) -> dict[str, list[Token]]:  # type: ignore[override]
-        if self._links is None:
-            self._unpickle_links()
+        if self._notes is None and self._links is None and self.token_blob is None:
+            self._unpickle_links()  # a summary without tokens keeps its resolved notes with its link uses
         return self._notes if self._notes is not None else self.complete().notes
 
     @property
@@ -132,7 +132,8 @@ class SummaryBody(ParsedBody):
             return self._full
         if self.token_blob is not None:  # body and notes from the pickle: all their links take resolve's findings
             full = self._unpickle()
-            pairs = zip(full.links, self.links)
+            resolved = self._links if self._links is not None else pickle.loads(self._links_blob)[0]  # not kept: see `pack_links`
+            pairs = zip(full.links, resolved)
         else:  # parsed again: the body's links do; the notes are the summary's own, resolved
             full = self._parse()
             pairs = zip((use for use in full.links if not use.note), (use for use in self.links if not use.note))
@@ -173,6 +174,15 @@ class SummaryBody(ParsedBody):
     def _unpickle_links(self) -> None:
         self._links, self._notes = pickle.loads(self._links_blob)
         self._links_blob = b""
+
+    def pack_links(self) -> None:
+        """Pickle the link uses again and drop them, once linking has marked their tokens: a summary
+        with its tokens pickled needs them again only to carry those marks over when it renders
+        (`complete`). Kept as objects after a cold build linked every page, they were 92 MB of a
+        10,000-article site, held by every process that rendered (issue 4: memory)."""
+        if self._links is not None and self.token_blob is not None:
+            self._links_blob = pickle.dumps((self._links, self._notes), protocol=pickle.HIGHEST_PROTOCOL)
+            self._links = None  # type: ignore[assignment]  # the property reads it back from the blob
 
     def __getstate__(self) -> dict:
         """The state to pickle, the link uses (with the notes' tokens they may share) as one pickle
@@ -544,6 +554,8 @@ class _Resolver:
         errors, fragments = len(self.errors), len(self.fragments)
         self.used_files = False
         self._link_document(key, doc, body)
+        if isinstance(body, SummaryBody):
+            body.pack_links()
         links = frozenset(self.links.get(key, ()))
         if links:
             self.links[key] = links
