@@ -215,7 +215,8 @@ def _anchor(reader: ReaderText, number: int, start: int, end: int, annotation: A
     block_end = len(reader.raw) if block_end == -1 else block_end
     segment = reader.segment_at(start)
     line = segment.line + reader.raw.count("\n", segment.start, start)
-    return Anchor(annotation, number, start, end, line, reader.raw[start:end],
+    exact = reader.raw[start:end]
+    return Anchor(annotation, number, start, end, line, annotation.quote if exact == annotation.quote else exact,  # one string held, not two
                   reader.raw[max(block_start, start - 32):start], reader.raw[end:min(block_end, end + 32)])
 
 

@@ -7,6 +7,7 @@ pages (render.py) and the publishing outputs (publish.py) are planned this way.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 ALL_SOURCES = "*"
@@ -20,8 +21,10 @@ title in link labels, a topic's summary in previews), not its text; an edit of t
 does not make the output stale (see `facts_of`)."""
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def facts_of(path: str) -> str:
-    """The dependency of an output that shows only the front matter of the page at `path`."""
+    """The dependency of an output that shows only the front matter of the page at `path` (one
+    string per page, not one per output that shows it: 70,000 at 10,000 articles)."""
     return FACTS_OF + path
 
 
