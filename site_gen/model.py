@@ -66,6 +66,10 @@ class DroppedText(str):
     __slots__ = ()
 
 
+DROPPED = DroppedText()
+"""The body of every document whose text is dropped."""
+
+
 @dataclass(frozen=True)
 class Document:
     """What articles and topics share: a slug, a title, a Markdown body and where it is."""
