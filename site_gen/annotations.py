@@ -105,8 +105,8 @@ class Anchor(NamedTuple):
     line: int
     """0-based body line of the phrase (add the page's body_line for a file line)."""
     exact: str
-    prefix: str
-    suffix: str
+    """The phrase as the text has it. (The words around it, as the page shows them, are found
+    when the page's annotation file is rendered: see jsonld.py.)"""
 
 
 @dataclass(frozen=True)
@@ -210,14 +210,10 @@ def anchor_all(reader: ReaderText, annotations: list[Annotation]) -> tuple[list[
 
 
 def _anchor(reader: ReaderText, number: int, start: int, end: int, annotation: Annotation) -> Anchor:
-    block_start = reader.raw.rfind(BLOCK_SEP, 0, start) + 1
-    block_end = reader.raw.find(BLOCK_SEP, end)
-    block_end = len(reader.raw) if block_end == -1 else block_end
     segment = reader.segment_at(start)
     line = segment.line + reader.raw.count("\n", segment.start, start)
     exact = reader.raw[start:end]
-    return Anchor(annotation, number, start, end, line, annotation.quote if exact == annotation.quote else exact,  # one string held, not two
-                  reader.raw[max(block_start, start - 32):start], reader.raw[end:min(block_end, end + 32)])
+    return Anchor(annotation, number, start, end, line, annotation.quote if exact == annotation.quote else exact)  # one string held, not two
 
 
 def line_of(reader: ReaderText, raw_index: int) -> int:

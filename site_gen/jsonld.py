@@ -181,8 +181,8 @@ def _annotation(site: ResolvedSite, article: Article, anchor: Anchor, text: Arti
                           "suffix": text.text[end:end + CONTEXT_SIZE]})
         selectors.append({"type": "TextPositionSelector", "start": start, "end": end})
     else:  # not on the page (cannot happen for an anchored note): say what was quoted, no position
-        selectors.append({"type": "TextQuoteSelector", "exact": anchor.exact, "prefix": anchor.prefix,
-                          "suffix": anchor.suffix})
+        selectors.append({"type": "TextQuoteSelector", "exact": anchor.exact, "prefix": annotation.prefix,
+                          "suffix": annotation.suffix})
     body: list[dict] = [{"type": "TextualBody", "purpose": "commenting", "format": "text/plain",
                          "language": config.language,
                          "value": plain_text(site.notes[(article.slug, annotation.id)])}]
