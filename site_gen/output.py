@@ -410,7 +410,7 @@ class DiskSink:
         """
         by_folder: dict[str, list[RenderedFile]] = {}
         for file in files:
-            by_folder.setdefault(os.path.dirname(file.path), []).append(file)
+            by_folder.setdefault(file.path.rpartition("/")[0], []).append(file)  # output paths use "/"; no posixpath call per file
         left = _prune(staging, by_folder) if spool.reused else {}
         for folder, members in by_folder.items():
             target = staging / folder
@@ -419,7 +419,7 @@ class DiskSink:
             present = left.get(folder, {})
             kept = []
             for file in members:
-                name = os.path.basename(file.path)
+                name = file.path.rpartition("/")[2]
                 if file.path not in keep or present.get(name, -1) == self._inodes.get(file.path):
                     continue
                 if name in present or spool.holds(file):
@@ -433,7 +433,7 @@ class DiskSink:
             for file in members:
                 if file.path not in keep and not spool.holds(file):
                     with _writing(file.path):
-                        _write_new(target / os.path.basename(file.path), file.data, spool.reused)
+                        _write_new(target / file.path.rpartition("/")[2], file.data, spool.reused)
 
     def _swap(self, staging: Path) -> None:
         """Put the new site in place of the old: in one step on Linux, else in two renames."""
