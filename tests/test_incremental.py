@@ -204,7 +204,7 @@ def site(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("SEEDS", "11,29").split(",")])  # SEEDS=1,2,3 for more
+@pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("SEEDS", "11,28").split(",")])  # SEEDS=1,2,3 for more
 def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, seed: int) -> None:
     rng = random.Random(seed)
     memory = MemorySink()
