@@ -48,7 +48,8 @@ from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
 from site_gen.patching import changed_positions
 from site_gen.render import (RenderedFile, document_facts, keep_article_plans, keep_topic_plan,
                              kept_article_plans, plan_site, render_pages)
-from site_gen.sources import Sources, Stat, other_stats, source_stats, stat_key, touched_stats
+from site_gen.sources import (Sources, Stat, other_stats, source_stats, stat_key, stats_if_same_bytes, touched_stats,
+                              trusted_stat)
 from site_gen.urls import topic_path
 
 _PATH = operator.attrgetter("path")
@@ -189,9 +190,9 @@ class PageRecord:
             return self
         document = replace(self.document, body=DROPPED) if with_tokens else self.document
         body = summarize(self.body, document, allow_html, with_tokens)
-        same = self.linked is not None and self.linked.body is self.body and document is self.document
-        linked = replace(self.linked, body=body) if same and self.linked is not None else None
-        return replace(self, document=document, body=body, linked=linked, plans=self.plans if linked is not None else None)
+        linked = self.linked if self.linked is not None and self.linked.body is self.body and document is self.document else None
+        return replace(self, document=document, body=body, linked=linked and replace(linked, body=body),
+                       plans=self.plans if linked is not None else None)
 
     def with_saved(self, linked: LinkedDocument | None, plans: Any = None) -> PageRecord:
         """This record with `linked` if it is about this very document and parse (else with none),
@@ -357,7 +358,8 @@ class Builder:
         if found is None:
             found = source_stats(content_sources(config))
         sources, stats = found
-        fresh = _stats_if_same_bytes(sources.files, stats, state.index, config.content_path) if fingerprint == state.fingerprint else None
+        fresh = (stats_if_same_bytes(sources.files, stats, state.index.stats, state.index.digests, config.content_path)
+                 if state.index is not None and fingerprint == state.fingerprint else None)
         if (fresh is not None and state.index is not None
                 and other_stats(config, state.index.other_stats) == state.index.other_stats
                 and _outputs_intact(state, sink)):
@@ -708,9 +710,7 @@ def _load_one(context: _LoadContext, item: tuple[Source, bytes | None]) -> PageR
         before = stat_key(source.file)
         data = read_page_bytes(source.file, source.shown, shared.content_path)
         digest = page_digest(data)
-        # A file changed within the last seconds could change again within the clock's
-        # resolution without its stat changing ("racy git"): its stat is not trusted.
-        trusted = before if before is not None and before[1] < shared.now_ns - 2_000_000_000 else None
+        trusted = trusted_stat(before, shared.now_ns)
         if digest == known_digest:
             return trusted or ()
         document = parse_source(source, data)
@@ -740,37 +740,6 @@ def _facts_changed(changed: set[str], known: Mapping[str, PageRecord], pages: di
     """`facts_of` each changed source whose front matter changed too (or that came or went): the
     outputs that show only its front matter are stale, those that show its text are in any case."""
     return {facts_of(p) for p in changed if p not in known or p not in pages or known[p].facts != pages[p].facts}
-
-
-def _stats_if_same_bytes(sources: list[Source], stats: dict[str, Stat], index: SiteIndex | None,
-                         content_path: Path) -> dict[str, Stat] | None:
-    """The index's stat table for `stats` if every source holds the bytes the last build read
-    (None if one may not): the same stat as then (the index's very table is returned when all
-    are), or else the same content hash. A stat too new
-    to trust when last read (a file saved within two seconds of a build), or a file touched
-    without a change, is checked by reading the file alone, not by loading the site: the build
-    after one that ran just after a save took 1.9 s instead of 0.45 s at 10,000 articles (issue 4).
-    """
-    known = index.stats if index is not None else None
-    if known is None or stats.keys() != known.keys() or None in stats.values():
-        return None
-    if stats == known:  # the usual case, compared in C
-        return known
-    assert index is not None
-    fresh = dict(stats)
-    too_new = time.time_ns() - 2_000_000_000
-    for source in sources:
-        stat = stats[source.shown]
-        if stat == known[source.shown]:
-            continue
-        try:
-            data = read_page_bytes(source.file, source.shown, content_path)
-        except DiagnosticError:
-            return None  # the full build reports it
-        if page_digest(data) != index.digests.get(source.shown):
-            return None
-        fresh[source.shown] = stat if stat is not None and stat[1] < too_new else None  # taken before the read
-    return fresh
 
 
 def _restat(stats: dict[str, Stat], last: dict[str, Stat], known: Mapping[str, PageRecord]) -> set[str]:

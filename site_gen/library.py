@@ -132,7 +132,7 @@ class SummaryBody(ParsedBody):
             return self._full
         if self.token_blob is not None:  # body and notes from the pickle: all their links take resolve's findings
             full = self._unpickle()
-            resolved = self._links if self._links is not None else pickle.loads(self._links_blob)[0]  # not kept: see `pack_links`
+            resolved = self._links if self._links is not None else self._stored_links()[0]  # not kept: see `pack_links`
             pairs = zip(full.links, resolved)
         else:  # parsed again: the body's links do; the notes are the summary's own, resolved
             full = self._parse()
@@ -172,8 +172,15 @@ class SummaryBody(ParsedBody):
         self._links, self._links_blob = links, b""
 
     def _unpickle_links(self) -> None:
-        self._links, self._notes = pickle.loads(self._links_blob)
+        self._links, self._notes = self._stored_links()
         self._links_blob = b""
+
+    def _stored_links(self) -> tuple[list[LinkUse], dict[str, list[Token]] | None]:
+        return pickle.loads(self._links_blob)
+
+    def _pickled_links(self) -> bytes:
+        """The link uses with the notes' tokens they may share, as one pickle."""
+        return pickle.dumps((self._links, self._notes), protocol=pickle.HIGHEST_PROTOCOL)
 
     def pack_links(self) -> None:
         """Pickle the link uses again and drop them, once linking has marked their tokens: a summary
@@ -181,7 +188,7 @@ class SummaryBody(ParsedBody):
         (`complete`). Kept as objects after a cold build linked every page, they were 92 MB of a
         10,000-article site, held by every process that rendered (issue 4: memory)."""
         if self._links is not None and self.token_blob is not None:
-            self._links_blob = pickle.dumps((self._links, self._notes), protocol=pickle.HIGHEST_PROTOCOL)
+            self._links_blob = self._pickled_links()
             self._links = None  # type: ignore[assignment]  # the property reads it back from the blob
 
     def __getstate__(self) -> dict:
@@ -190,7 +197,7 @@ class SummaryBody(ParsedBody):
         the disk cache, where most pages are never linked again (their link checks are kept; issue 4)."""
         state = {key: value for key, value in self.__dict__.items() if key not in ("_full", "_links", "_notes")}
         if self._links is not None:
-            state["_links_blob"] = pickle.dumps((self._links, self._notes), protocol=pickle.HIGHEST_PROTOCOL)
+            state["_links_blob"] = self._pickled_links()
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -178,7 +178,7 @@ class Spool:
 
     def store(self, file: RenderedFile) -> SpooledFile:
         """Write `file` into the spool; what to keep of it instead of its bytes."""
-        folder = os.path.dirname(file.path)
+        folder = file.path.rpartition("/")[0]
         with self.sink.errors_named(), _writing(file.path):
             if folder not in self._folders:
                 _make_folder(self.folder, folder)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 from site_gen.config import SiteConfig
@@ -162,6 +163,11 @@ def page_search_documents(site: ResolvedSite, key: PageKey) -> bytes:
         return zlib.compress(page_entries(site, key, plain_text(body.tokens), notes), 1)
 
 
+def _page_search_entries(site: ResolvedSite, key: PageKey) -> bytes:
+    """A page's documents in the search index as a part shows them (see `page_search_documents`)."""
+    return zlib.decompress(site.derived(key, page_search_documents))
+
+
 class Publisher:
     """Renders the publishing outputs and page meta of one site."""
 
@@ -177,7 +183,7 @@ class Publisher:
         if kind == "search-part":
             number = int(key.split("/")[0])
             return render_search_part(number, search_parts(self.site)[number],
-                                      lambda page: zlib.decompress(self.site.derived(page, page_search_documents)))
+                                      partial(_page_search_entries, self.site))
         if kind == "annotations":
             return render_annotations(self.site, self.site.document(("article", key)),  # type: ignore[arg-type]
                                       self.body_html(key))

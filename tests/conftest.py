@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from site_gen.output import MANIFEST
+
 PROJECT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 DEFAULT_SITE_YAML = "title: Test Site\ndescription: A site for tests.\nlanguage: en\n"
@@ -71,6 +73,11 @@ def parse_html(path: Path) -> BeautifulSoup:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` with its bytes, to compare two states of an output folder."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def site_files(folder: Path) -> dict[str, bytes]:
+    """`snapshot` without site-gen's manifest (its times differ between two builds of the same site)."""
+    return {path: data for path, data in snapshot(folder).items() if path != MANIFEST}
 
 
 @pytest.fixture(scope="session")

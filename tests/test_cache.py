@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PROJECT, run_cli
+from conftest import PROJECT, run_cli, site_files
 from site_gen import build as build_module
-from site_gen import search
+from site_gen import search, sources
 from site_gen.build import BuildOptions, Builder
 from site_gen.cache import CACHE_DIR, BuildCache
 from site_gen.carried import CarriedValues, StoredBuckets
@@ -85,9 +85,9 @@ def test_a_file_saved_just_before_a_build_or_touched_is_checked_without_loading_
     before = stamps(site / "output")
     loaded: list[str] = []
     reads: list[str] = []
-    real_load, real_read = build_module._Store._load_pages, build_module.read_page_bytes
+    real_load, real_read = build_module._Store._load_pages, sources.read_page_bytes
     monkeypatch.setattr(build_module._Store, "_load_pages", lambda store: loaded.append("pages") or real_load(store))
-    monkeypatch.setattr(build_module, "read_page_bytes", lambda file, *rest: reads.append(file.name) or real_read(file, *rest))
+    monkeypatch.setattr(sources, "read_page_bytes", lambda file, *rest: reads.append(file.name) or real_read(file, *rest))
     age_files(site)  # every stat differs now, the bytes do not
     result = fresh_build(site)
     assert result.rendered == frozenset() and result.report.written == 0 and stamps(site / "output") == before
@@ -254,10 +254,6 @@ def test_serve_leaves_the_cache_to_idle_time(site: Path) -> None:
     assert fresh_build(site).report.written > 0  # a new process builds from that cache without complaint
 
 
-def _disk_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST}
-
-
 def test_a_new_process_reads_only_the_derived_values_of_the_search_parts_it_rewrites(
         site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The search documents of unchanged pages come from the cache bucket of their search part,
@@ -279,7 +275,7 @@ def test_a_new_process_reads_only_the_derived_values_of_the_search_parts_it_rewr
     assert len(list((site / CACHE_DIR).glob("derived-*.pickle"))) > 4 * len(derived)
     expected = MemorySink()
     Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), expected).build()
-    assert _disk_files(site / "output") == expected.files
+    assert site_files(site / "output") == expected.files
 
 
 def test_a_derived_bucket_rewritten_after_a_build_began_is_not_read(site: Path) -> None:
@@ -323,7 +319,7 @@ def test_a_new_process_plans_again_only_the_topics_whose_citations_may_have_chan
         f"topics/{old}.html", f"topics/{new}.html"}
     expected = MemorySink()
     Builder(site / "site.yaml", BuildOptions(cache=False, jobs=1), expected).build()
-    assert _disk_files(site / "output") == expected.files
+    assert site_files(site / "output") == expected.files
 
 
 def test_carried_values_leave_out_a_rendered_pages_values_of_every_computation() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT
+from conftest import PROJECT, site_files
 from site_gen import library, render
 from site_gen.build import BuildOptions, Builder, BuildResult
 from site_gen.diagnostics import DiagnosticError
@@ -191,11 +191,6 @@ def clean_build_result(root: Path) -> tuple[dict[str, bytes], list[str]]:
     return sink.files, [w.format() for w in result.warnings]
 
 
-def disk_files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-            if p.is_file() and p.name != MANIFEST}
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     root = tmp_path / "site"
@@ -222,7 +217,7 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
         assert memory.files == expected, f"step {step}: in-memory build is stale after {what}"
         assert [w.format() for w in in_memory.warnings] == warnings, f"step {step}: in-memory warnings are stale after {what}"
         command = Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
-        assert disk_files(site / "output") == expected, f"step {step}: cached build is stale after {what}"
+        assert site_files(site / "output") == expected, f"step {step}: cached build is stale after {what}"
         if what.startswith(("same bytes", "time of")):
             assert command.rendered == frozenset(), f"step {step}: rendered again after {what}"
         if what.startswith(("body of", "text of")):
@@ -271,7 +266,7 @@ def test_a_new_process_redoes_only_what_its_saved_link_checks_and_plans_no_longe
         what = edit(site, rng)
         Builder(site / "site.yaml", BuildOptions(jobs=2)).build()
         by_the_build = sorted(done)  # before the clean build below adds its own
-        assert disk_files(site / "output") == clean_build(site), what
+        assert site_files(site / "output") == clean_build(site), what
         if edit is change_text:
             assert by_the_build == [f"content/articles/{what.split()[-1]}"], what
         else:
@@ -293,7 +288,7 @@ def test_a_failed_build_leaves_the_incremental_state_as_it_was(site: Path) -> No
     kept.build()
     assert memory.files == expected
     Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
-    assert disk_files(site / "output") == expected
+    assert site_files(site / "output") == expected
 
 
 def test_a_builder_told_what_changed_looks_at_those_files_and_symlinks_only(site: Path) -> None:
@@ -372,11 +367,11 @@ def test_the_next_site_is_made_in_the_spare_folder_whatever_it_holds(site: Path)
     build = lambda: Builder(site / "site.yaml", BuildOptions(jobs=1)).build()  # noqa: E731
     out, spare = site / "output", site / ".output.spare"
     build()
-    first, edited = disk_files(out), _articles(site)[2]
+    first, edited = site_files(out), _articles(site)[2]
     change_text(site, random.Random(1))
     build()
-    assert spare.is_dir() and disk_files(spare) == first  # the previous site, as it was
-    second, live = disk_files(out), _inodes(out)
+    assert spare.is_dir() and site_files(spare) == first  # the previous site, as it was
+    second, live = site_files(out), _inodes(out)
     assert sum(_inodes(spare)[p] == i for p, i in live.items() if p in first) > len(live) / 2  # links, not copies
 
     (spare / "junk.html").write_text("junk", encoding="utf-8")
@@ -394,17 +389,17 @@ def test_the_next_site_is_made_in_the_spare_folder_whatever_it_holds(site: Path)
             handle.write("\nOne more sentence.\n")
         result = build()
         assert shown.read() == second[page]  # the new page is a new file, not written into the old one
-    assert disk_files(out) == clean_build(site)
-    assert page in result.report.changed and not any(p.startswith("junk") for p in disk_files(out))
+    assert site_files(out) == clean_build(site)
+    assert page in result.report.changed and not any(p.startswith("junk") for p in site_files(out))
     now = _inodes(out)
     assert [p for p in live if p not in result.report.changed | {MANIFEST} and now[p] != live[p]] == []  # unchanged files kept as they were
-    assert disk_files(spare) == second
+    assert site_files(spare) == second
 
-    third = disk_files(out)
+    third = site_files(out)
     _replace(edited, 'title: "', 'title: [')
     with pytest.raises(DiagnosticError):
         build()
-    assert disk_files(out) == third and spare.is_dir()
+    assert site_files(out) == third and spare.is_dir()
     assert [p.name for p in site.iterdir() if p.name.startswith(".output.")] == [".output.spare"]
 
 
@@ -419,4 +414,4 @@ def test_a_build_with_no_site_in_output_removes_the_spare(site: Path) -> None:
     shutil.rmtree(site / "output")
     build()
     assert not (site / ".output.spare").exists()
-    assert disk_files(site / "output") == clean_build(site)
+    assert site_files(site / "output") == clean_build(site)
