@@ -550,13 +550,24 @@ def _write_new(target: Path, data: bytes, replace: bool) -> None:
 
 
 def _walk_files(folder: Path) -> list[str]:
-    """Every file and symlink under `folder`, as output paths (os.walk: far faster than rglob)."""
-    found = []
-    for directory, subdirs, names in os.walk(folder):
-        relative = os.path.relpath(directory, folder)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-        found += [prefix + name for name in names]
-        found += [prefix + name for name in subdirs if os.path.islink(os.path.join(directory, name))]
+    """Every file and symlink under `folder`, as output paths.
+
+    `os.scandir` tells folders from files and symlinks by the listing's file type, with no
+    `stat` or `lstat` per entry (os.walk's names needed an `islink` per folder: 10,000 of them
+    for a site of 10,000 articles, twice a build)."""
+    found: list[str] = []
+    pending = [("", os.fspath(folder))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+                    else:
+                        found.append(prefix + entry.name)
+        except OSError:  # a folder removed meanwhile, or unreadable: as os.walk, skip it
+            continue
     return found
 
 
