@@ -120,7 +120,29 @@ def bench_site_gen(root: Path, jobs: int, repeat: int, repeat_cold: int) -> dict
                                                before=replacer(topic, "summary: \"", "summary: \"Edited. ")))
     results["edit_template"] = asdict(run_command(site_gen(root), root, min(repeat, repeat_cold),
                                                   before=appender(template, "\n{# edited #}\n")))
+    results.update(bench_daemon(root, article, repeat))
     return results
+
+
+def bench_daemon(root: Path, article: Path, repeat: int) -> dict:
+    """`site-gen build` handed to a running `site-gen daemon`: no change, one article edited, and
+    the daemon's own memory (PSS) after those builds. Its first build loads the model from the
+    cache (as a new process does); the figures are of the builds after it."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    daemon = [sys.executable, "-m", "site_gen", "daemon"]
+    subprocess.run([*daemon, "start"], cwd=root, env=env, check=True, capture_output=True, timeout=60)
+    try:
+        warm = appender(article, "\nOne more line.\n")
+        for step in (None, warm):  # the model loaded, and a first build that changed something
+            _run(site_gen(root), root, env, step, sampled=False)
+        results = {"daemon_no_change": asdict(run_command(site_gen(root), root, repeat, daemon=True)),
+                   "daemon_edit_article": asdict(run_command(site_gen(root), root, max(repeat, 5), before=warm, daemon=True))}
+        status = subprocess.run([*daemon, "status"], cwd=root, env=env, check=True, capture_output=True, text=True, timeout=60)
+        pid = int(status.stdout.split("pid ", 1)[1].split(",", 1)[0])
+        results["daemon_pss_mb"] = round(tree_pss_mb(pid), 1)
+        return results
+    finally:
+        subprocess.run([*daemon, "stop"], cwd=root, env=env, check=False, capture_output=True, timeout=60)
 
 
 def appender(file: Path, text: str):
@@ -132,7 +154,7 @@ def replacer(file: Path, old: str, new: str):
     return lambda: file.write_text(file.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
 
 
-def run_command(command: list[str], cwd: Path, repeat: int, before=None) -> Measure:
+def run_command(command: list[str], cwd: Path, repeat: int, before=None, daemon: bool = False) -> Measure:
     """Median wall time of `command` over `repeat` runs, with its CPU time; then one more run for
     the peak PSS of its process tree.
 
@@ -144,6 +166,8 @@ def run_command(command: list[str], cwd: Path, repeat: int, before=None) -> Meas
     # would add the compiling of every module to every run, of site-gen and Pelican alike.
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = str(PROJECT)
+    if not daemon:  # a daemon left running for the corpus would answer instead (see bench_daemon)
+        env["SITE_GEN_NO_DAEMON"] = "1"
     runs = [_run(command, cwd, env, before, sampled=False) for _ in range(repeat)]
     walls = [wall for wall, _cpu, _peak in runs]
     wall, cpu, _ = runs[walls.index(statistics.median_low(walls))]

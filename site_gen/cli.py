@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from site_gen import __version__
-from site_gen.diagnostics import DiagnosticError
-from site_gen.report import print_diagnostics
+from site_gen.report import run_reporting
 
 COMMANDS = {"build": "commands_build", "check": "commands_check", "serve": "commands_serve",
-            "import": "commands_import", "new": "commands_new", "list": "commands_list"}
+            "import": "commands_import", "new": "commands_new", "list": "commands_list", "daemon": "commands_daemon"}
 """Command name -> the module that registers and runs it. Only the named command's module is
 imported (the others' imports, a web server and an HTTP client among them, were a quarter of the
 start of `site-gen build`); all are for help and for a mistyped command."""
@@ -27,22 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `site-gen` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     parser = _parser(argv)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv, namespace=argparse.Namespace(argv=argv, resident=None))
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    try:
-        return int(args.run(args))
-    except DiagnosticError as exc:
-        print_diagnostics(exc.diagnostics)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # `site-gen list ... | head`: the reader went away; exit quietly like other Unix tools.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-        return 141
+    return run_reporting(lambda: args.run(args))
 
 
 def _parser(argv: list[str]) -> argparse.ArgumentParser:

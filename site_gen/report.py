@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
-from site_gen.diagnostics import Diagnostic, Severity, sorted_diagnostics
+from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, sorted_diagnostics
+
+
+def run_reporting(command: Callable[[], int]) -> int:
+    """Run a command and return its exit code, turning the ways it can stop into what a user
+    expects of a command: located errors, no traceback (the CLI's and the daemon's builds alike)."""
+    try:
+        return int(command())
+    except DiagnosticError as exc:
+        print_diagnostics(exc.diagnostics)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `site-gen list ... | head`: the reader went away; exit quietly like other Unix tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
 
 
 def print_diagnostics(diagnostics: list[Diagnostic], stream: TextIO | None = None) -> None:

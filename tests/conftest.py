@@ -58,9 +58,9 @@ def bundled_copy(tmp_path: Path) -> Path:
     return root
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `python -m site_gen ARGS` in `cwd` as a user would, capturing output."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+def run_cli(*args: str, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m site_gen ARGS` in `cwd` as a user would (with `env` added), capturing output."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), **(env or {})}
     return subprocess.run([sys.executable, "-m", "site_gen", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env=env)
 

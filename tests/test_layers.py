@@ -36,9 +36,10 @@ LAYERS: list[set[str]] = [
     {"carried"},
     {"build"},
     {"importer", "scaffold", "reanchor", "listing"},
-    {"watch", "serve"},
+    {"watch", "serve", "daemon"},
     {"report"},
-    {"commands_build", "commands_check", "commands_serve", "commands_import", "commands_new", "commands_list"},
+    {"commands_build", "commands_check", "commands_serve", "commands_import", "commands_new", "commands_list",
+     "commands_daemon"},
     {"cli", "__main__"},
 ]
 

@@ -1,0 +1,141 @@
+"""`site-gen daemon`: `site-gen build` hands its builds to a resident process of the project
+and gets the same site, the same messages and the same exit codes as a build of its own (issue 4)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, site_files, snapshot
+from site_gen import daemon as daemon_module
+from site_gen.daemon import SOCKET_NAME, build_on_daemon, daemon_folder
+
+WAIT = 15.0
+
+
+def _status(root: Path) -> tuple[int, str]:
+    shown = run_cli("daemon", "status", cwd=root)
+    return shown.returncode, shown.stdout
+
+
+def _pid(root: Path) -> int:
+    code, text = _status(root)
+    assert code == 0, text
+    found = re.search(r"pid (\d+)", text)
+    assert found, text
+    return int(found.group(1))
+
+
+def _builds(root: Path) -> int:
+    found = re.search(r"(\d+) builds?,", _status(root)[1])
+    assert found
+    return int(found.group(1))
+
+
+def _gone(pid: int) -> bool:
+    """Whether `pid` has exited (the daemon is not our child: a zombie means gone too)."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                if stat.read().rpartition(")")[2].split()[0] == "Z":
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def project(bundled_copy: Path) -> Iterator[Path]:
+    """The bundled site with a daemon started for it; stopped (or killed) afterwards."""
+    started = run_cli("daemon", "start", cwd=bundled_copy)
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "site-gen daemon started" in started.stdout
+    pid = _pid(bundled_copy)
+    yield bundled_copy
+    run_cli("daemon", "stop", cwd=bundled_copy)
+    if not _gone(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_a_build_handed_to_the_daemon_makes_the_site_a_build_here_makes(project: Path, tmp_path: Path) -> None:
+    built = run_cli("build", cwd=project)
+    assert built.returncode == 0, built.stderr
+    assert re.search(r"built \d+ pages .* -> output/", built.stdout)
+    assert "base_url is not set" in built.stderr  # the build's warnings reach the user's terminal
+    assert _builds(project) == 1
+
+    article = next((project / "content" / "articles").glob("*.md"))
+    article.write_text(article.read_text(encoding="utf-8") + "\nA sentence added while the daemon runs.\n", encoding="utf-8")
+    again = run_cli("build", "--verify", cwd=project)
+    assert again.returncode == 0, again.stderr
+    assert "verified:" in again.stdout  # --verify too runs in the daemon, against a clean build
+    assert _builds(project) == 2
+    page = (project / "output" / "articles" / f"{article.stem}.html").read_text(encoding="utf-8")
+    assert "A sentence added while the daemon runs." in page
+
+    here = run_cli("build", "--output", str(tmp_path / "here"), cwd=project, env={"SITE_GEN_NO_DAEMON": "1"})
+    assert here.returncode == 0, here.stderr
+    assert _builds(project) == 2  # built by that command itself
+    assert site_files(project / "output") == site_files(tmp_path / "here")
+
+
+def test_a_broken_source_fails_in_the_daemon_as_in_a_command(project: Path) -> None:
+    assert run_cli("build", "-q", cwd=project).returncode == 0
+    before = snapshot(project / "output")
+    article = next((project / "content" / "articles").glob("*.md"))
+    article.write_text("---\ntitle: [unclosed\n---\nText.\n", encoding="utf-8")
+    failed = run_cli("build", cwd=project)
+    assert failed.returncode == 1
+    assert re.search(rf"content/articles/{re.escape(article.name)}:\d+:\d+: error: ", failed.stderr), failed.stderr
+    assert "build failed: 1 error" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert snapshot(project / "output") == before
+    assert _builds(project) == 2  # the daemon built, and is still there to build again
+
+
+def test_stop_and_idle_timeout_end_the_daemon_and_remove_its_socket(project: Path) -> None:
+    pid = _pid(project)
+    stopped = run_cli("daemon", "stop", cwd=project)
+    assert stopped.returncode == 0 and f"stopped (pid {pid})" in stopped.stdout
+    assert _gone(pid)
+    assert not (daemon_folder(project / "site.yaml") / SOCKET_NAME).exists()
+    assert _status(project)[0] == 1
+
+    assert run_cli("daemon", "start", "--idle-timeout", "0.5", cwd=project).returncode == 0
+    assert _gone(_pid(project))  # nobody asked anything for half a second
+    assert not (daemon_folder(project / "site.yaml") / SOCKET_NAME).exists()
+
+    assert run_cli("daemon", "start", cwd=project).returncode == 0
+    pid = _pid(project)
+    second = run_cli("daemon", "start", cwd=project)
+    assert second.returncode == 0 and "already runs" in second.stdout and _pid(project) == pid
+    os.kill(pid, signal.SIGTERM)
+    assert _gone(pid)
+    assert not (daemon_folder(project / "site.yaml") / SOCKET_NAME).exists()
+
+
+def test_a_build_builds_by_itself_when_the_daemon_was_killed(project: Path) -> None:
+    pid = _pid(project)
+    os.kill(pid, signal.SIGKILL)
+    assert _gone(pid)
+    assert (daemon_folder(project / "site.yaml") / SOCKET_NAME).exists()  # left behind
+    built = run_cli("build", cwd=project)
+    assert built.returncode == 0, built.stderr
+    assert (project / "output" / "index.html").is_file()
+    assert run_cli("daemon", "start", cwd=project).returncode == 0  # and a new one takes the socket over
+    assert _builds(project) == 0
+
+
+def test_a_daemon_of_other_site_gen_code_is_not_used_and_stops(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pid = _pid(project)
+    monkeypatch.setattr(daemon_module, "code_fingerprint", lambda: "another site-gen")
+    assert build_on_daemon(project / "site.yaml", ["build"]) is None  # the caller builds by itself
+    assert _gone(pid)
