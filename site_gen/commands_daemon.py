@@ -133,5 +133,8 @@ def _build_command(argv: list[str], build_site: Callable[..., Any]) -> int:
     """`site-gen build ARGS` as the command line runs it, building with `build_site`."""
     parser = argparse.ArgumentParser(prog="site-gen")
     commands_build.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv, namespace=argparse.Namespace(argv=argv, resident=build_site))
+    try:
+        args = parser.parse_args(argv, namespace=argparse.Namespace(argv=argv, resident=build_site))
+    except SystemExit as exc:  # a usage error (the client parsed the same line: not expected); argparse printed it
+        return exc.code if isinstance(exc.code, int) else 2
     return run_reporting(lambda: args.run(args))

@@ -37,6 +37,9 @@ NO_DAEMON_ENV = "SITE_GEN_NO_DAEMON"
 """Set (to anything but empty) to make `site-gen build` build by itself even if a daemon runs."""
 DEFAULT_IDLE_TIMEOUT = 3 * 3600.0
 """A daemon nobody asked for anything in three hours exits (as Gradle's does)."""
+KEPT_BUILDERS = 2
+"""Builders kept for the option sets used last (say, `build` and `build --drafts`); one made for
+yet other options replaces the one used least recently."""
 CHECK_SECONDS = 30.0
 """How often an idle daemon looks whether its socket is still there: without it, no client can
 reach it (the cache folder was deleted, or another daemon took over), and it exits."""
@@ -251,10 +254,7 @@ class Daemon:
         self.builds += 1
         try:
             with _inside(Path(request["cwd"])), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                try:
-                    return self.command(request["arguments"], self._resident_build)
-                except SystemExit as exc:  # a usage error: argparse has printed it
-                    return exc.code if isinstance(exc.code, int) else 2
+                return self.command(request["arguments"], self._resident_build)
         except Exception:  # pylint: disable=broad-except  # a bug: say so as a command would, and keep serving
             self.builders.clear()  # a build that broke may have left a builder half-updated
             err.write(traceback.format_exc())
@@ -267,9 +267,12 @@ class Daemon:
         from site_gen.build import Builder  # pylint: disable=import-outside-toplevel
 
         key = (os.getcwd(), config_file, options)  # the builder resolves `config_file` in this folder again
-        builder = self.builders.get(key)
+        builder = self.builders.pop(key, None)
         if builder is None:
-            builder = self.builders[key] = Builder(config_file, replace(options, save_cache_later=True))
+            builder = Builder(config_file, replace(options, save_cache_later=True))
+        self.builders[key] = builder  # the most recently used last
+        while len(self.builders) > KEPT_BUILDERS:  # each holds a model of the whole site
+            self.builders.pop(next(iter(self.builders))).save_cache()
         builder.progress = progress
         try:
             return builder.build()
