@@ -321,6 +321,8 @@ class Builder:
         self._plans_seeded = False
         self._touched_since_good: set[Path] = set()
         """The files builds were told changed since the last good build (a failed build records nothing)."""
+        self._sink: DiskSink | None = None
+        """The sink this Builder made for its last build (see `_disk_sink`)."""
         self._unsaved: tuple[_Store, set[str], set[PageKey], DiskSink | MemorySink] | None = None
         """With `save_cache_later`: what the builds since the last `save_cache` changed."""
 
@@ -347,7 +349,7 @@ class Builder:
         started = time.perf_counter()
         config = self._config()
         fingerprint = _fingerprint(config, self.options)
-        sink = self.sink or DiskSink(config.output_path, config.root, force=self.options.force)
+        sink = self.sink or self._disk_sink(config)
         if isinstance(sink, DiskSink):  # a build killed earlier left folders beside output/, even if this one writes nothing
             recover_interrupted_swap(sink.folder)
             sink.refresh()
@@ -413,6 +415,14 @@ class Builder:
             store, changed, rendered, sink = self._unsaved
             self._unsaved = None
             store.save(self.state, changed, rendered, sink, self.link_memo)
+
+    def _disk_sink(self, config: SiteConfig) -> DiskSink:
+        """The sink of the last build if it writes to the same folder: it keeps what it knows of the
+        folder (the manifest it wrote, checked by its file's stat) from one build to the next."""
+        kept = self._sink
+        if kept is None or (kept.folder, kept.project_root) != (config.output_path, config.root):
+            kept = self._sink = DiskSink(config.output_path, config.root, force=self.options.force)
+        return kept
 
     def _config(self) -> SiteConfig:
         config = _config_of(self.config_file, self.options)

@@ -228,7 +228,9 @@ class DiskSink:
         """Output path -> inode of the files in `kept_outputs`: a spare folder's file with the same
         inode is that very file (see `spare_folder`)."""
         self._manifest: tuple[tuple[int, int, int], Manifest] | None = None
-        """The manifest last read, with the stat of its file then (see `manifest`)."""
+        """The manifest last read or written, with the stat of its file then (see `manifest`)."""
+        self._written: Manifest | None = None
+        """During `write`: the manifest it wrote."""
 
     def refresh(self) -> None:
         """Forget what `kept_outputs` found: call at the start of a build (files may have changed since)."""
@@ -340,9 +342,19 @@ class DiskSink:
                     report = self._replace(files, manifest, spool)
             if spool is not None:
                 spool.written_to(self.folder)
+            self._remember_written()
             return report
         finally:
             self._kept = None  # the folder is another one now
+            self._written = None
+
+    def _remember_written(self) -> None:
+        """Keep the manifest just written as the one read (a rebuild in the same process, in `serve`
+        or the daemon, read 1.5 MB of JSON back at 10,000 articles: 20 ms)."""
+        if self._written is not None:
+            with contextlib.suppress(OSError):
+                info = os.stat(self.folder / MANIFEST)
+                self._manifest = ((info.st_ino, info.st_size, info.st_mtime_ns), self._written)
 
     @contextmanager
     def errors_named(self) -> Iterator[None]:
@@ -373,7 +385,7 @@ class DiskSink:
             if spool is not None:
                 spool.written_to(self.folder)  # every spooled file is the same as the one in place
             with _writing(MANIFEST):
-                _write_manifest(self.folder, files, self._known_stats(same, old))  # at most the times of touched files
+                self._written = _write_manifest(self.folder, files, self._known_stats(same, old))  # at most the times of touched files
             return WriteReport(0, len(files), 0)
         self._stage_and_swap(files, same, spool)
         return WriteReport(len(files) - len(same), len(same), len(removed), frozenset({f.path for f in files} - same | removed))
@@ -390,7 +402,7 @@ class DiskSink:
                         (staging / foreign).parent.mkdir(parents=True, exist_ok=True)
                         shutil.copy2(self.folder / foreign, staging / foreign, follow_symlinks=False)
             with _writing(MANIFEST):
-                _write_manifest(staging, files, self._known_stats(keep, self.manifest()))
+                self._written = _write_manifest(staging, files, self._known_stats(keep, self.manifest()))
             _fsync_tree(staging)
             self._swap(staging)
         except BaseException:
@@ -571,29 +583,34 @@ def _walk_files(folder: Path) -> list[str]:
     return found
 
 
-def _write_manifest(folder: Path, files: list[RenderedFile], known: Mapping[str, tuple[int, int]]) -> None:
-    """The manifest, written last and atomically: it vouches for the files beside it.
+def _write_manifest(folder: Path, files: list[RenderedFile], known: Mapping[str, tuple[int, int]]) -> Manifest:
+    """The manifest, written last and atomically: it vouches for the files beside it. Returns
+    what it says, so the sink need not read it back (see `DiskSink.manifest`).
 
     `known` gives the size and time of files known to be unchanged (`stat` is needed for the rest).
     """
     prefix = os.fspath(folder) + "/"
     entries = []
+    written = Manifest({}, {})
     for file in sorted(files, key=_PATH):
         stat = known.get(file.path)
         if stat is None:
             info = os.stat(prefix + file.path)
             stat = (info.st_size, info.st_mtime_ns)
-        entries.append(f"{_json_string(file.path)}:[\"{file_digest(file)}\",{stat[0]},{stat[1]}]")
+        digest = written.files[file.path] = file_digest(file)
+        written.stats[file.path] = stat
+        entries.append(f"{_json_string(file.path)}:[\"{digest}\",{stat[0]},{stat[1]}]")
     # one entry per line keeps it readable; indent would switch json to its slow pure-Python encoder
     text = '{"generator":"site-gen","format":2,"files":{\n' + ",\n".join(entries) + "\n}}"
     try:
         if (folder / MANIFEST).read_text(encoding="utf-8") == text:
-            return  # nothing changed: the manifest keeps its time too
+            return written  # nothing changed: the manifest keeps its time too
     except OSError:
         pass
     temp = folder / f"{MANIFEST}.new"
     temp.write_text(text, encoding="utf-8")
     os.replace(temp, folder / MANIFEST)
+    return written
 
 
 _PLAIN = re.compile(r'[ !#-\[\]-~]*')
