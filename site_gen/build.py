@@ -416,6 +416,14 @@ class Builder:
             self._unsaved = None
             store.save(self.state, changed, rendered, sink, self.link_memo)
 
+    def preload(self) -> None:
+        """Read the last build's state from the disk cache now rather than at the first build (the
+        daemon does this once it has started). The first build checks it as it would have then."""
+        if self.state is None:
+            config = self._config()
+            self.state = _Store(config, self.options.cache).load_state(self.sink or self._disk_sink(config))
+            _ = self.state.pages  # the parse entries: most of the loading
+
     def _disk_sink(self, config: SiteConfig) -> DiskSink:
         """The sink of the last build if it writes to the same folder: it keeps what it knows of the
         folder (the manifest it wrote, checked by its file's stat) from one build to the next."""

@@ -110,7 +110,8 @@ def _status(args: argparse.Namespace) -> int:
         print(f"a site-gen daemon runs for {args.config}, busy with a build" if busy else f"no site-gen daemon runs for {args.config}")
         return 0 if busy else 1
     print(f"site-gen daemon for {running['config']}: pid {running['pid']}, up {running['uptime']:.0f} s, "
-          f"{running['builds']} build{'s' if running['builds'] != 1 else ''}, {running['rss_mb']:.0f} MB resident, "
+          f"{running['builds']} build{'s' if running['builds'] != 1 else ''}, "
+          f"{running['models']} site model{'s' if running['models'] != 1 else ''} in memory, {running['rss_mb']:.0f} MB resident, "
           f"exits after {running['idle_timeout']:.0f} s without a request")
     return 0
 

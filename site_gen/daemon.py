@@ -40,6 +40,9 @@ DEFAULT_IDLE_TIMEOUT = 3 * 3600.0
 KEPT_BUILDERS = 2
 """Builders kept for the option sets used last (say, `build` and `build --drafts`); one made for
 yet other options replaces the one used least recently."""
+PRELOAD_AFTER = 0.2
+"""Seconds without a request after the start before the daemon loads the model of the project's
+plain build (`Daemon._preload`); it does so at once after answering `start`'s first question."""
 CHECK_SECONDS = 30.0
 """How often an idle daemon looks whether its socket is still there: without it, no client can
 reach it (the cache folder was deleted, or another daemon took over), and it exits."""
@@ -195,7 +198,7 @@ class Daemon:
             mine = os.stat(SOCKET_NAME).st_ino
         try:
             listener.listen(16)
-            listener.settimeout(min(self.idle_timeout, CHECK_SECONDS))
+            listener.settimeout(min(self.idle_timeout, PRELOAD_AFTER))
             ready()
             last_request = time.monotonic()
             while not self._stopping:
@@ -204,12 +207,17 @@ class Daemon:
                 except TimeoutError:
                     if time.monotonic() - last_request >= self.idle_timeout or not _still(mine, self.folder):
                         return
+                    if not self.builders:
+                        self._preload()
+                    listener.settimeout(min(self.idle_timeout, CHECK_SECONDS))
                     continue
                 last_request = time.monotonic()
                 with connection:
                     connection.settimeout(None)
                     saves = self._handle(connection)
                 saves()  # after the client has its answer: off the path of the build it waits for
+                if not self.builders and not self._stopping:  # `start` asked for the status: load now
+                    self._preload()
         finally:
             listener.close()
             if _still(mine, self.folder):  # not a newer daemon's
@@ -262,6 +270,15 @@ class Daemon:
 
     def _resident_build(self, config_file: Path, options: Any, progress: Any) -> Any:
         """`build_site`, from the builder kept for these options (made on first use)."""
+        builder = self._builder(config_file, options)
+        builder.progress = progress
+        try:
+            return builder.build()
+        finally:
+            builder.progress = None
+
+    def _builder(self, config_file: Path, options: Any) -> Any:
+        """The builder kept for building `config_file` (as named in the current folder) with `options`."""
         from dataclasses import replace  # pylint: disable=import-outside-toplevel
 
         from site_gen.build import Builder  # pylint: disable=import-outside-toplevel
@@ -273,18 +290,22 @@ class Daemon:
         self.builders[key] = builder  # the most recently used last
         while len(self.builders) > KEPT_BUILDERS:  # each holds a model of the whole site
             self.builders.pop(next(iter(self.builders))).save_cache()
-        builder.progress = progress
-        try:
-            return builder.build()
-        finally:
-            builder.progress = None
+        return builder
+
+    def _preload(self) -> None:
+        """Load the model of a plain `site-gen build` run in the project folder, before it is asked
+        for: the first build after `start` then skips the cache's read too."""
+        from site_gen.build import BuildOptions  # pylint: disable=import-outside-toplevel
+
+        with _inside(self.config_file.parent), contextlib.suppress(Exception):  # the build will say what is wrong
+            self._builder(Path(self.config_file.name), BuildOptions()).preload()
 
     def _save_caches(self) -> None:
         for builder in self.builders.values():
             builder.save_cache()
 
     def status(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "config": str(self.config_file), "builds": self.builds,
+        return {"pid": os.getpid(), "config": str(self.config_file), "builds": self.builds, "models": len(self.builders),
                 "uptime": round(time.time() - self.started, 1), "rss_mb": round(_rss_mb(), 1),
                 "idle_timeout": self.idle_timeout}
 

@@ -87,6 +87,23 @@ def test_a_build_handed_to_the_daemon_makes_the_site_a_build_here_makes(project:
     assert site_files(project / "output") == site_files(tmp_path / "here")
 
 
+def test_the_daemon_loads_the_model_of_the_last_build_before_it_is_asked(bundled_copy: Path) -> None:
+    assert run_cli("build", "-q", cwd=bundled_copy, env={"SITE_GEN_NO_DAEMON": "1"}).returncode == 0
+    assert run_cli("daemon", "start", cwd=bundled_copy).returncode == 0
+    try:
+        deadline = time.monotonic() + WAIT
+        while "1 site model in memory" not in _status(bundled_copy)[1] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "0 builds, 1 site model in memory" in _status(bundled_copy)[1]
+        before = site_files(bundled_copy / "output")
+        built = run_cli("build", cwd=bundled_copy)
+        assert built.returncode == 0 and "built " in built.stdout
+        assert "1 build, 1 site model" in _status(bundled_copy)[1]  # the preloaded one built
+        assert site_files(bundled_copy / "output") == before
+    finally:
+        run_cli("daemon", "stop", cwd=bundled_copy)
+
+
 def test_a_broken_source_fails_in_the_daemon_as_in_a_command(project: Path) -> None:
     assert run_cli("build", "-q", cwd=project).returncode == 0
     before = snapshot(project / "output")
