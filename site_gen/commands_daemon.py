@@ -95,12 +95,18 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 def _alive(pid: int) -> bool:
-    """Whether process `pid` still runs (a zombie, stopped but not yet reaped, does not)."""
+    """Whether process `pid` still runs (on Linux, a zombie, ended but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process has that number now
+        return False
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             return stat.read().rpartition(")")[2].split()[0] != "Z"
     except OSError:
-        return False
+        return True
 
 
 def _status(args: argparse.Namespace) -> int:
