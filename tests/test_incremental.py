@@ -208,6 +208,10 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
     # Odd seeds start from a cold build on two processes: its cache holds every page as a summary
     # with its tokens pickled and its text dropped (see model.DroppedText), as a big site's does.
     Builder(site / "site.yaml", BuildOptions(jobs=1 + seed % 2)).build()
+    # As `site-gen daemon` keeps it: a Builder writing to disk, told nothing of what changed,
+    # its model read from the cache before its first build, its cache saved after each build.
+    resident = Builder(site / "site.yaml", BuildOptions(jobs=1, save_cache_later=True))
+    resident.preload()
     for step in range(8):
         before = _sources_snapshot(site)
         what = rng.choice(EDITS)(site, rng)
@@ -216,8 +220,15 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
         in_memory = kept.build({path for path in before.keys() | after.keys() if before.get(path) != after.get(path)})
         assert memory.files == expected, f"step {step}: in-memory build is stale after {what}"
         assert [w.format() for w in in_memory.warnings] == warnings, f"step {step}: in-memory warnings are stale after {what}"
-        command = Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
-        assert site_files(site / "output") == expected, f"step {step}: cached build is stale after {what}"
+        if step % 2:  # the daemon builds the edit; a command after it has nothing to do
+            command = _built_by_resident(resident)
+            assert site_files(site / "output") == expected, f"step {step}: resident build is stale after {what}"
+            assert Builder(site / "site.yaml", BuildOptions(jobs=1)).build().rendered == frozenset(), f"step {step}"
+        else:  # a new process builds it; the daemon then builds on another process's output and cache
+            command = Builder(site / "site.yaml", BuildOptions(jobs=1)).build()
+            assert site_files(site / "output") == expected, f"step {step}: cached build is stale after {what}"
+            _built_by_resident(resident)
+            assert site_files(site / "output") == expected, f"step {step}: resident build after a command is stale"
         if what.startswith(("same bytes", "time of")):
             assert command.rendered == frozenset(), f"step {step}: rendered again after {what}"
         if what.startswith(("body of", "text of")):
@@ -225,6 +236,13 @@ def test_incremental_output_equals_a_clean_build_after_every_edit(site: Path, se
         if what.startswith("text of"):  # listings and topic backlinks show no body text: they stay as they are
             assert not {"index.html", "topics/index.html", "tags/index.html"} & in_memory.rendered
             assert not {p for p in in_memory.rendered if p.startswith("topics/")}
+
+
+def _built_by_resident(resident: Builder) -> BuildResult:
+    """A build of the daemon's kind: then its cache saved, after the build (see daemon.py)."""
+    result = resident.build()
+    resident.save_cache()
+    return result
 
 
 def _sources_snapshot(root: Path) -> dict[Path, bytes]:
