@@ -417,12 +417,16 @@ class Builder:
             store.save(self.state, changed, rendered, sink, self.link_memo)
 
     def preload(self) -> None:
-        """Read the last build's state from the disk cache now rather than at the first build (the
-        daemon does this once it has started). The first build checks it as it would have then."""
+        """Read the last build's state from the disk cache, and resolve and plan the site it holds, now
+        rather than at the first build (the daemon does this once it has started). The first build
+        checks that state as it would have then, and finds what resolve and planning made in the
+        Builder's memos, kept with what each was made of (stale entries are not used)."""
         if self.state is None:
             config = self._config()
-            self.state = _Store(config, self.options.cache).load_state(self.sink or self._disk_sink(config))
-            _ = self.state.pages  # the parse entries: most of the loading
+            self.state = state = _Store(config, self.options.cache).load_state(self.sink or self._disk_sink(config))
+            site = self._resolve(config, state.pages)  # fills the memos the first build then finds
+            self._seed_plans(site, state.pages, state)
+            plan_site(site, _Facts(state.pages))
 
     def _disk_sink(self, config: SiteConfig) -> DiskSink:
         """The sink of the last build if it writes to the same folder: it keeps what it knows of the
