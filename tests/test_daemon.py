@@ -86,6 +86,13 @@ def test_a_build_handed_to_the_daemon_makes_the_site_a_build_here_makes(project:
     assert _builds(project) == 2  # built by that command itself
     assert site_files(project / "output") == site_files(tmp_path / "here")
 
+    # from another folder, with paths relative to it: the daemon builds in the client's folder
+    elsewhere = run_cli("build", "-q", "--config", f"{project.name}/site.yaml", "--output", "from-parent",
+                        cwd=project.parent)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert _builds(project) == 3
+    assert site_files(project.parent / "from-parent") == site_files(tmp_path / "here")
+
 
 def test_the_daemon_loads_the_model_of_the_last_build_before_it_is_asked(bundled_copy: Path) -> None:
     assert run_cli("build", "-q", cwd=bundled_copy, env={"SITE_GEN_NO_DAEMON": "1"}).returncode == 0
