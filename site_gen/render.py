@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import operator
+import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
@@ -371,6 +372,7 @@ def _release_tokens(renderer: _SiteRenderer) -> None:
     for body in renderer.kept:
         body.release()
     renderer.kept.clear()
+    renderer._last_body = None  # pylint: disable=protected-access  # its article's outputs were in this chunk
 
 
 _RENDER_JOB: ChunkJob[ResolvedSite, _SiteRenderer, PagePlan, tuple[RenderedFile, dict]] = ChunkJob(
@@ -432,10 +434,12 @@ class _SiteRenderer:
         self.md = make_parser(site.config.allow_html).use(annotations_plugin)
         self.md.add_render_rule("link_open", _render_link_open)
         self.md.add_render_rule("image", _render_image)
-        self.publisher = Publisher(site, lambda slug: self._markdown(("article", slug), article_path(slug),
-                                                                     note_html=lambda _anchor: ""))
+        self.publisher = Publisher(site, self._body_without_notes)
         self.kept: list[SummaryBody] = []
         """Bodies whose tokens the current chunk keeps (see `_release_tokens`)."""
+        self._last_body: tuple[str, str] | None = None
+        """The slug and body with note places (`_body_with_note_places`) of the article page just
+        rendered: its annotation file, planned right after it, takes the body from here."""
 
     def render(self, plan: PagePlan) -> RenderedFile:
         """Make one planned output."""
@@ -463,7 +467,9 @@ class _SiteRenderer:
         key: PageKey = ("article", article.slug)
         anchors = self.site.bodies[key].anchors
         notes = {a.annotation.id: self._note_view(article, a, path) for a in anchors}
-        body = self._markdown(key, path, note_html=partial(self._note_html, notes))
+        placed, noted = self._body_with_note_places(key, path)
+        self._last_body = (article.slug, placed)
+        body = Markup(_NOTE_PLACE.sub(lambda place: self._note_html(notes, noted[int(place[1])]), placed))
         image = article.image
         view = ArticleView(self._summary(article, path), body, image.caption if image else "",
                            image.credit if image else "", relative_url(path, self.site.images[article.slug]) if article.slug in self.site.images else "",
@@ -601,6 +607,25 @@ class _SiteRenderer:
     def _note_html(self, notes: dict[str, NoteView], anchor: Anchor) -> str:
         return self.env.get_template("note.html").render(note=notes[anchor.annotation.id]).strip()
 
+    def _body_with_note_places(self, key: PageKey, path: str) -> tuple[str, list[Anchor]]:
+        """The article's body rendered once, with a place (`_NOTE_PLACE`) where each note goes, and
+        the anchors in the order of their places: the page puts the notes there, the annotation
+        file leaves them out (rendering the body twice was a twentieth of a cold build)."""
+        noted: list[Anchor] = []
+
+        def place(anchor: Anchor) -> str:
+            noted.append(anchor)
+            return f"\x00{len(noted) - 1}\x00"
+        return self._markdown(key, path, note_html=place), noted
+
+    def _body_without_notes(self, slug: str) -> Markup:
+        """The article's body as its annotation file reads it: without the notes."""
+        if self._last_body is not None and self._last_body[0] == slug:
+            placed, self._last_body = self._last_body[1], None
+        else:
+            placed = self._body_with_note_places(("article", slug), article_path(slug))[0]
+        return Markup(_NOTE_PLACE.sub("", placed))
+
     def _markdown(self, key: PageKey, path: str, **env: object) -> Markup:
         tokens = self.site.bodies[key].tokens
         return Markup(self.md.renderer.render(tokens, self.md.options, {**self._render_env(path), **env}))
@@ -610,6 +635,11 @@ class _SiteRenderer:
             target = token.meta.get("page")
             return relative_url(path, page_path(target), token.meta.get("fragment", "")) if target else None
         return {"link_url": link_url, "page_path": path}
+
+
+_NOTE_PLACE = re.compile("\x00([0-9]+)\x00")
+"""Where a note goes in a body rendered once for both its uses (`_body_with_note_places`). NUL
+cannot come from the text: markdown-it replaces it with U+FFFD in the source it parses."""
 
 
 def _render_link_open(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
