@@ -112,33 +112,39 @@ _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
 _NOTE_NUMBER = re.compile(r"""\bdata-note=["']?(\d+)""")
 
 
+_MARK = re.compile(r"<(/?)(?i:mark)(?![a-zA-Z0-9])([^>]*)>")
+"""A `<mark>` or `</mark>` tag, as `_TAG` reads one whose name is "mark" (any case)."""
+
+
 def _scan_escaped(body_html: str) -> ArticleText:
-    """`article_text` of HTML without raw HTML in it (see there); the same result as the parser's."""
+    """`article_text` of HTML without raw HTML in it (see there); the same result as the parser's.
+
+    Only the marks matter for the spans: between two marks the other tags are dropped in one
+    regular-expression pass and the text unescaped at once (a Python step per tag was 3% of a
+    cold build). Unescaping text joined across a dropped tag gives what unescaping its pieces
+    does: every `&` in such HTML starts a whole entity."""
     parts: list[str] = []
     length = 0
     open_marks: list[int | None] = []
     spans: dict[int, tuple[int, int]] = {}
     position = 0
-    for tag in _TAG.finditer(body_html):
-        if tag.start() > position:
-            data = html.unescape(body_html[position:tag.start()])
-            parts.append(data)
-            length += len(data)
+    for tag in _MARK.finditer(body_html):
+        data = html.unescape(_TAG.sub("", body_html[position:tag.start()]))
+        parts.append(data)
+        length += len(data)
         position = tag.end()
-        if tag[2].lower() != "mark":
-            continue
         if tag[1]:
             note = open_marks.pop() if open_marks else None
             if note is not None:
                 spans[note] = (spans[note][0], length)
             continue
-        number = _NOTE_NUMBER.search(tag[3])
+        number = _NOTE_NUMBER.search(tag[2])
         note = int(number[1]) if number else None
         open_marks.append(note)
         if note is not None:
             start, end = spans.get(note, (length, length))
             spans[note] = (min(start, length), end)
-    parts.append(html.unescape(body_html[position:]))
+    parts.append(html.unescape(_TAG.sub("", body_html[position:])))
     return ArticleText("".join(parts), spans)
 
 
