@@ -45,7 +45,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.config.is_file():
         print(f"error: {args.config}: no such site config (run in the project folder, or pass --config)", file=sys.stderr)
         return 1
-    return {"start": _start, "stop": _stop, "status": _status, "run": _run}[args.action](args)
+    try:
+        return {"start": _start, "stop": _stop, "status": _status, "run": _run}[args.action](args)
+    except OSError as exc:  # a cache folder that cannot be written (read-only, full disk): no traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: site-gen daemon: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 def _status_of(config: Path) -> dict | None:

@@ -163,3 +163,12 @@ def test_a_daemon_of_other_site_gen_code_is_not_used_and_stops(project: Path, mo
     monkeypatch.setattr(daemon_module, "code_fingerprint", lambda: "another site-gen")
     assert build_on_daemon(project / "site.yaml", ["build"]) is None  # the caller builds by itself
     assert _gone(pid)
+
+
+def test_a_daemon_that_cannot_make_its_folder_says_so_without_a_traceback(bundled_copy: Path) -> None:
+    (bundled_copy / ".site-gen-cache").write_text("not a folder", encoding="utf-8")
+    started = run_cli("daemon", "start", cwd=bundled_copy)
+    assert started.returncode == 1
+    assert "error: site-gen daemon: File exists:" in started.stderr and ".site-gen-cache" in started.stderr
+    assert "Traceback" not in started.stderr
+    assert run_cli("build", "-q", cwd=bundled_copy).returncode == 0  # builds by itself, as without a daemon
