@@ -26,6 +26,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,28 +54,30 @@ def daemon_folder(config_file: Path) -> Path:
     return Path(os.path.abspath(config_file)).parent / CACHE_DIR
 
 
-@contextlib.contextmanager
-def _inside(folder: Path) -> Iterator[None]:
-    """Work in `folder`: a socket is named by a relative path there, so the project's path may be
-    longer than the 107 bytes a socket's address allows."""
-    before = os.getcwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
 def _connect(folder: Path, timeout: float | None) -> socket.socket:
+    """A connection to the socket in `folder`, named by a relative path there (with the folder as
+    the working one), so the project's path may be longer than the 107 bytes a socket's address allows."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
-        with _inside(folder):
+        with contextlib.chdir(folder):
             sock.connect(SOCKET_NAME)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _connection(config_file: Path, timeout: float | None) -> socket.socket | None:
+    """A connection to the project's daemon, or None when none of this user's listens (no socket,
+    or one left by a daemon that was killed)."""
+    folder = daemon_folder(config_file)
+    if not _ours(folder / SOCKET_NAME):
+        return None
+    try:
+        return _connect(folder, timeout)
+    except OSError:
+        return None
 
 
 def _ours(path: Path) -> bool:
@@ -88,24 +91,17 @@ def _ours(path: Path) -> bool:
 
 def listening(config_file: Path) -> bool:
     """Whether a daemon of this user listens for the project (it may be busy with a build)."""
-    folder = daemon_folder(config_file)
-    if not _ours(folder / SOCKET_NAME):
+    sock = _connection(config_file, 1.0)
+    if sock is None:
         return False
-    try:
-        _connect(folder, 1.0).close()
-    except OSError:
-        return False
+    sock.close()
     return True
 
 
 def ask(config_file: Path, request: dict[str, Any], timeout: float | None = 10.0) -> Iterator[dict[str, Any]]:
     """Send `request` to the project's daemon and yield its messages; none if no daemon listens."""
-    folder = daemon_folder(config_file)
-    if not _ours(folder / SOCKET_NAME):
-        return
-    try:
-        sock = _connect(folder, timeout)
-    except OSError:  # a socket file left by a daemon that was killed
+    sock = _connection(config_file, timeout)
+    if sock is None:
         return
     with sock, sock.makefile("rwb") as channel:
         try:
@@ -187,7 +183,7 @@ class Daemon:
         """Listen until stopped, idle for `idle_timeout` seconds, or another daemon takes over."""
         self.folder.mkdir(exist_ok=True)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        with _inside(self.folder):
+        with contextlib.chdir(self.folder):  # the socket named relatively (see `_connect`)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(SOCKET_NAME)  # left by a daemon that was killed (`start` asked it first)
             old_mask = os.umask(0o077)  # the socket is this user's alone
@@ -261,7 +257,7 @@ class Daemon:
         out, err = _Forward(send, "out", False), _Forward(send, "err", bool(request.get("tty")))
         self.builds += 1
         try:
-            with _inside(Path(request["cwd"])), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            with contextlib.chdir(request["cwd"]), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 return self.command(request["arguments"], self._resident_build)
         except Exception:  # pylint: disable=broad-except  # a bug: say so as a command would, and keep serving
             self.builders.clear()  # a build that broke may have left a builder half-updated
@@ -279,9 +275,7 @@ class Daemon:
 
     def _builder(self, config_file: Path, options: Any) -> Any:
         """The builder kept for building `config_file` (as named in the current folder) with `options`."""
-        from dataclasses import replace  # pylint: disable=import-outside-toplevel
-
-        from site_gen.build import Builder  # pylint: disable=import-outside-toplevel
+        from site_gen.build import Builder  # pylint: disable=import-outside-toplevel  # the client never needs it
 
         key = (os.getcwd(), config_file, options)  # the builder resolves `config_file` in this folder again
         builder = self.builders.pop(key, None)
@@ -297,7 +291,7 @@ class Daemon:
         for: the first build after `start` then skips the cache's read too."""
         from site_gen.build import BuildOptions  # pylint: disable=import-outside-toplevel
 
-        with _inside(self.config_file.parent), contextlib.suppress(Exception):  # the build will say what is wrong
+        with contextlib.chdir(self.config_file.parent), contextlib.suppress(Exception):  # the build will say what is wrong
             self._builder(Path(self.config_file.name), BuildOptions()).preload()
 
     def _save_caches(self) -> None:
