@@ -322,7 +322,7 @@ class Builder:
         self._touched_since_good: set[Path] = set()
         """The files builds were told changed since the last good build (a failed build records nothing)."""
         self._sink: DiskSink | None = None
-        """The sink this Builder made for its last build (see `_disk_sink`)."""
+        """The sink this Builder made for its last build (see `_sink_for`)."""
         self._unsaved: tuple[_Store, set[str], set[PageKey], DiskSink | MemorySink] | None = None
         """With `save_cache_later`: what the builds since the last `save_cache` changed."""
 
@@ -349,7 +349,7 @@ class Builder:
         started = time.perf_counter()
         config = self._config()
         fingerprint = _fingerprint(config, self.options)
-        sink = self.sink or self._disk_sink(config)
+        sink = self._sink_for(config)
         if isinstance(sink, DiskSink):  # a build killed earlier left folders beside output/, even if this one writes nothing
             recover_interrupted_swap(sink.folder)
             sink.refresh()
@@ -370,9 +370,7 @@ class Builder:
                 store.save_index(state.index, sink)
             return self._nothing_to_do(config, state, started)
         pages, changed, front, digests, stat_table = self._load(config, state, sources.files, stats)
-        site = self._resolve(config, pages)
-        self._seed_plans(site, pages, state)
-        plans = plan_site(site, _Facts(pages))
+        site, plans = self._planned(config, pages, state)
         dirty, deps = _dirty(plans, state, changed | front, fingerprint, sink)
         site.derived_values = _carried_derived(state.derived, site, dirty,
                                                state.site is not None and state.site.universe == site.universe)
@@ -423,14 +421,21 @@ class Builder:
         Builder's memos, kept with what each was made of (stale entries are not used)."""
         if self.state is None:
             config = self._config()
-            self.state = state = _Store(config, self.options.cache).load_state(self.sink or self._disk_sink(config))
-            site = self._resolve(config, state.pages)  # fills the memos the first build then finds
-            self._seed_plans(site, state.pages, state)
-            plan_site(site, _Facts(state.pages))
+            self.state = state = _Store(config, self.options.cache).load_state(self._sink_for(config))
+            self._planned(config, state.pages, state)  # fills the memos the first build then finds
 
-    def _disk_sink(self, config: SiteConfig) -> DiskSink:
-        """The sink of the last build if it writes to the same folder: it keeps what it knows of the
-        folder (the manifest it wrote, checked by its file's stat) from one build to the next."""
+    def _planned(self, config: SiteConfig, pages: dict[str, PageRecord], state: _State) -> tuple[ResolvedSite, list[PagePlan]]:
+        """The resolved site of `pages` and every output's plan (saved plans seeded once per Builder)."""
+        site = self._resolve(config, pages)
+        self._seed_plans(site, pages, state)
+        return site, plan_site(site, _Facts(pages))
+
+    def _sink_for(self, config: SiteConfig) -> DiskSink | MemorySink:
+        """The sink given to this Builder, else the one it made for its last build if that writes to
+        the same folder: it keeps what it knows of the folder (the manifest it wrote, checked by its
+        file's stat) from one build to the next."""
+        if self.sink is not None:
+            return self.sink
         kept = self._sink
         if kept is None or (kept.folder, kept.project_root) != (config.output_path, config.root):
             kept = self._sink = DiskSink(config.output_path, config.root, force=self.options.force)
