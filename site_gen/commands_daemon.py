@@ -90,16 +90,16 @@ def _stop(args: argparse.Namespace) -> int:
         print(f"no site-gen daemon runs for {args.config}")
         return 0
     deadline = time.monotonic() + START_TIMEOUT
-    while _alive(stopped) and time.monotonic() < deadline:
+    while process_alive(stopped) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(stopped):
+    if process_alive(stopped):
         print(f"error: the site-gen daemon (pid {stopped}) did not stop in {START_TIMEOUT:.0f} s", file=sys.stderr)
         return 1
     print(f"site-gen daemon stopped (pid {stopped})")
     return 0
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process `pid` still runs (on Linux, a zombie, ended but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)

@@ -364,19 +364,13 @@ def _render_plan(renderer: _SiteRenderer, plan: PagePlan) -> tuple[RenderedFile,
     return file, values
 
 
-def _release_tokens(renderer: _SiteRenderer) -> None:
-    """After each chunk, drop the tokens parsed again for it, so a worker's memory stays bounded.
-
-    Only the bodies this chunk kept: looking at every page's after every chunk cost 30 ms a
-    rebuild at 5,000 articles (issue 3)."""
-    for body in renderer.kept:
-        body.release()
-    renderer.kept.clear()
-    renderer._last_body = None  # pylint: disable=protected-access  # its article's outputs were in this chunk
+def _end_chunk(renderer: _SiteRenderer) -> None:
+    """`_SiteRenderer.end_chunk`, as a module function: jobs go to executors pickled, by name."""
+    renderer.end_chunk()
 
 
 _RENDER_JOB: ChunkJob[ResolvedSite, _SiteRenderer, PagePlan, tuple[RenderedFile, dict]] = ChunkJob(
-    page_renderer, _render_plan, _release_tokens)
+    page_renderer, _render_plan, _end_chunk)
 
 
 def static_sources(site: ResolvedSite) -> dict[str, Path]:
@@ -436,10 +430,21 @@ class _SiteRenderer:
         self.md.add_render_rule("image", _render_image)
         self.publisher = Publisher(site, self._body_without_notes)
         self.kept: list[SummaryBody] = []
-        """Bodies whose tokens the current chunk keeps (see `_release_tokens`)."""
+        """Bodies whose tokens the current chunk keeps (see `end_chunk`)."""
         self._last_body: tuple[str, str] | None = None
         """The slug and body with note places (`_body_with_note_places`) of the article page just
         rendered: its annotation file, planned right after it, takes the body from here."""
+
+    def end_chunk(self) -> None:
+        """After each chunk, drop the tokens parsed again for it, so a worker's memory stays bounded,
+        and the body kept for an annotation file (its article's outputs were in this chunk).
+
+        Only the bodies this chunk kept: looking at every page's after every chunk cost 30 ms a
+        rebuild at 5,000 articles (issue 3)."""
+        for body in self.kept:
+            body.release()
+        self.kept.clear()
+        self._last_body = None
 
     def render(self, plan: PagePlan) -> RenderedFile:
         """Make one planned output."""
