@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from site_gen import commands_build
-from site_gen.daemon import DEFAULT_IDLE_TIMEOUT, LOG_NAME, Daemon, ask, daemon_folder, listening
+from site_gen.daemon import DEFAULT_IDLE_TIMEOUT, LOG_NAME, Daemon, ask, daemon_folder, listening, spawn
 from site_gen.report import run_reporting
 
 START_TIMEOUT = 15.0
@@ -63,13 +62,7 @@ def _start(args: argparse.Namespace) -> int:
     if listening(args.config):
         print(f"a site-gen daemon already runs for {args.config}")
         return 0
-    folder = daemon_folder(args.config)
-    folder.mkdir(exist_ok=True)
-    with open(folder / LOG_NAME, "ab") as log:
-        process = subprocess.Popen(  # pylint: disable=consider-using-with  # it outlives this command
-            [sys.executable, "-m", "site_gen", "daemon", "run", "--config", os.path.abspath(args.config),
-             "--idle-timeout", str(args.idle_timeout)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    process = spawn(args.config, args.idle_timeout)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         running = _status_of(args.config)
@@ -80,7 +73,7 @@ def _start(args: argparse.Namespace) -> int:
         if process.poll() is not None:
             break
         time.sleep(0.05)
-    print(f"error: the site-gen daemon did not start; see {folder / LOG_NAME}", file=sys.stderr)
+    print(f"error: the site-gen daemon did not start; see {daemon_folder(args.config) / LOG_NAME}", file=sys.stderr)
     return 1
 
 

@@ -22,6 +22,7 @@ import os
 import socket
 import stat
 import struct
+import subprocess
 import sys
 import time
 import traceback
@@ -44,6 +45,10 @@ yet other options replaces the one used least recently."""
 PRELOAD_AFTER = 0.2
 """Seconds without a request after the start before the daemon loads the model of the project's
 plain build (`Daemon._preload`); it does so at once after answering `start`'s first question."""
+AUTO_START_PAGES = 1000
+"""A `site-gen build` that built a site of at least this many articles and topics by itself starts a
+daemon for the builds after it, as Gradle's and Bazel's first build does (see `auto_start_wanted`).
+Below it a new process loads the site's model from the cache in a tenth of a second or less."""
 CHECK_SECONDS = 30.0
 """How often an idle daemon looks whether its socket is still there: without it, no client can
 reach it (the cache folder was deleted, or another daemon took over), and it exits."""
@@ -138,6 +143,28 @@ def build_on_daemon(config_file: Path, arguments: list[str]) -> int | None:
     if began:
         print("warning: the site-gen daemon stopped during the build; building here", file=sys.stderr)
     return None
+
+
+def auto_start_wanted(pages: int) -> bool:
+    """Whether a build that built `pages` articles and topics by itself should start a daemon.
+
+    Not for a small site (see `AUTO_START_PAGES`), not in CI (a daemon outliving a CI job holds
+    memory for nothing; CI sets `CI`), not with `SITE_GEN_NO_DAEMON` set, and not where there
+    are no Unix sockets (Windows)."""
+    in_ci = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+    return pages >= AUTO_START_PAGES and not in_ci and not os.environ.get(NO_DAEMON_ENV) and hasattr(socket, "AF_UNIX")
+
+
+def spawn(config_file: Path, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> subprocess.Popen[bytes]:
+    """Start `site-gen daemon run` for the project in the background (its own session: a Ctrl-C in
+    this terminal does not reach it), writing what it prints to the log in the cache folder."""
+    folder = daemon_folder(config_file)
+    folder.mkdir(exist_ok=True)
+    with open(folder / LOG_NAME, "ab") as log:
+        return subprocess.Popen(  # pylint: disable=consider-using-with  # it outlives this command
+            [sys.executable, "-m", "site_gen", "daemon", "run", "--config", os.path.abspath(config_file),
+             "--idle-timeout", str(idle_timeout)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
 
 
 BuildCommand = Callable[[list[str], Callable[..., Any]], int]

@@ -167,3 +167,59 @@ def test_a_daemon_that_cannot_make_its_folder_says_so_without_a_traceback(bundle
     assert "error: site-gen daemon: File exists:" in started.stderr and ".site-gen-cache" in started.stderr
     assert "Traceback" not in started.stderr
     assert run_cli("build", "-q", cwd=bundled_copy).returncode == 0  # builds by itself, as without a daemon
+
+
+# -- started by `site-gen build` itself --------------------------------------------------------------------------
+
+_NOT_CI = {"CI": "", "SITE_GEN_NO_DAEMON": ""}
+"""A user's terminal: not CI, where a build never leaves a daemon behind."""
+
+
+@pytest.fixture(scope="module")
+def big_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A generated site just big enough (`AUTO_START_PAGES`) for a build to start a daemon."""
+    from benchmarks.corpus import generate  # pylint: disable=import-outside-toplevel
+
+    root = tmp_path_factory.mktemp("big") / "site"
+    generate(root, daemon_module.AUTO_START_PAGES - 6, seed=3, n_topics=6)
+    yield root
+    run_cli("daemon", "stop", cwd=root)
+
+
+def _wait_for_daemon(root: Path) -> int:
+    """The pid of the project's daemon, once it answers (it was started in the background)."""
+    deadline = time.monotonic() + WAIT
+    while _status(root)[0] != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _pid(root)
+
+
+def test_a_build_of_a_big_site_starts_a_daemon_that_the_next_builds_use(big_site: Path) -> None:
+    in_ci = run_cli("build", "-q", cwd=big_site, env={"CI": "true", "SITE_GEN_NO_DAEMON": ""}, timeout=300)
+    assert in_ci.returncode == 0, in_ci.stderr
+    assert _status(big_site)[0] == 1  # CI: no daemon outlives the job
+
+    first = run_cli("build", cwd=big_site, env=_NOT_CI, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "started a site-gen daemon" in first.stderr and "--no-daemon" in first.stderr
+    pid = _wait_for_daemon(big_site)
+
+    article = sorted((big_site / "content" / "articles").glob("*.md"))[7]
+    article.write_text(article.read_text(encoding="utf-8") + "\nA line the daemon's build must show.\n", encoding="utf-8")
+    second = run_cli("build", cwd=big_site, env=_NOT_CI)
+    assert second.returncode == 0, second.stderr
+    assert "started a site-gen daemon" not in second.stderr
+    assert _builds(big_site) == 1 and _pid(big_site) == pid  # built by the daemon the first build left
+    page = (big_site / "output" / "articles" / f"{article.stem}.html").read_text(encoding="utf-8")
+    assert "A line the daemon's build must show." in page
+
+    alone = run_cli("build", "--no-daemon", cwd=big_site, env=_NOT_CI)
+    assert alone.returncode == 0 and "started" not in alone.stderr
+    assert _builds(big_site) == 1  # built by that command, which started no second daemon
+
+
+def test_a_build_of_a_small_site_starts_no_daemon(bundled_copy: Path) -> None:
+    built = run_cli("build", cwd=bundled_copy, env=_NOT_CI)
+    assert built.returncode == 0, built.stderr
+    assert "daemon" not in built.stderr
+    assert not (daemon_folder(bundled_copy / "site.yaml") / SOCKET_NAME).exists()

@@ -95,7 +95,8 @@ class Project:
 
 def project_env(root: Path) -> dict[str, str]:
     """The build's environment: this checkout first, and a signing key of the test's own."""
-    return {**os.environ, "PYTHONPATH": str(PROJECT), "XDG_CACHE_HOME": str(root.parent / "user-cache")}
+    return {**os.environ, "PYTHONPATH": str(PROJECT), "XDG_CACHE_HOME": str(root.parent / "user-cache"),
+            "SITE_GEN_NO_DAEMON": "1"}  # each kill must hit the build itself, not a client of a daemon
 
 
 def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
