@@ -418,11 +418,22 @@ class Builder:
         """Read the last build's state from the disk cache, and resolve and plan the site it holds, now
         rather than at the first build (the daemon does this once it has started). The first build
         checks that state as it would have then, and finds what resolve and planning made in the
-        Builder's memos, kept with what each was made of (stale entries are not used)."""
+        Builder's memos, kept with what each was made of (stale entries are not used).
+
+        It also readies what a first build would otherwise pay for: the spare folder it makes the
+        new site in (`DiskSink.prepare_spare`), the templates (one page of each kind a one-article
+        edit renders, thrown away), the state's dependency sets shared with the plans'. Together
+        about 0.1 s of the daemon's first one-article rebuild at 10,000 articles, 0.6 s after a
+        cold build."""
         if self.state is None:
             config = self._config()
-            self.state = state = _Store(config, self.options.cache).load_state(self._sink_for(config))
-            self._planned(config, state.pages, state)  # fills the memos the first build then finds
+            sink = self._sink_for(config)
+            self.state = state = _Store(config, self.options.cache).load_state(sink)
+            site, plans = self._planned(config, state.pages, state)  # fills the memos the first build then finds
+            _share_deps(state.deps, plans)
+            if isinstance(sink, DiskSink):
+                sink.prepare_spare()  # reads the manifest too, kept while its file is unchanged
+            render_pages(site, _one_of_each_kind(plans))  # templates compiled, locale data read: thrown away
 
     def _planned(self, config: SiteConfig, pages: dict[str, PageRecord], state: _State) -> tuple[ResolvedSite, list[PagePlan]]:
         """The resolved site of `pages` and every output's plan (saved plans seeded once per Builder)."""
@@ -812,6 +823,28 @@ def _dirty(plans: list[PagePlan], state: _State, changed: set[str], fingerprint:
 
 _ALWAYS_RENDERED = frozenset({"static", "asset"})
 """Copied files: "rendering" them is reading them, and their bytes are compared when written."""
+
+
+def _share_deps(deps: dict[str, frozenset[str]], plans: list[PagePlan]) -> None:
+    """Make `deps` hold the plans' very dependency sets where they are equal: `_dirty` then finds
+    them equal by identity, not element by element (a first build after a cache load compared
+    21,000 sets at 10,000 articles: 60 ms; the daemon does it before it is asked)."""
+    for plan in plans:
+        if deps.get(plan.path) == plan.deps:
+            deps[plan.path] = plan.deps
+
+
+_WARMED_KINDS = ("article", "annotations", "topic")
+"""What a one-article edit renders besides listings: an article's page and annotation file, a topic's page."""
+
+
+def _one_of_each_kind(plans: list[PagePlan]) -> list[PagePlan]:
+    """A plan of each kind in `_WARMED_KINDS` (the first found)."""
+    first: dict[str, PagePlan] = {}
+    for plan in plans:
+        if plan.kind in _WARMED_KINDS:
+            first.setdefault(plan.kind, plan)
+    return list(first.values())
 
 
 def _carried_derived(previous: dict[tuple[str, PageKey], Any], site: ResolvedSite,

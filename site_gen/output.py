@@ -322,6 +322,31 @@ class DiskSink:
                 self._inodes[path] = info.st_ino
         return kept
 
+    def prepare_spare(self) -> None:
+        """Make the spare folder (see `spare_folder`) hold the output's very files, as hard links,
+        so the next build links, writes or removes there only the files it changes.
+
+        After a build that rewrote most files (the first into a folder, or one after a template
+        edit) the spare is the site before it, every file stale, and the next build replaced them
+        all (at 10,000 articles, 21,000 unlinks and links: 0.6 s of a one-article rebuild). The
+        daemon does this while it waits for its first request. Files edited by hand are left out
+        (the next build makes them again); a build that claims the spare meanwhile simply has it."""
+        self.refresh()
+        kept = self.kept_outputs()
+        if not kept:
+            return
+        spool = Spool(self)
+        try:
+            files: list[RenderedFile] = [KeptFile(path, digest, frozenset(), self.folder) for path, digest in kept.items()]
+            self._fill(spool.folder, files, set(kept), spool)
+        except OSError:
+            shutil.rmtree(spool.folder, ignore_errors=True)
+            return
+        finally:
+            self._kept = None
+        if not _claim(spool.folder, spare_folder(self.folder)):
+            shutil.rmtree(spool.folder, ignore_errors=True)
+
     def spool(self) -> Spool:
         """A new spool for this build's outputs (see `Spool`); pass it to `write`."""
         self.check_folder()

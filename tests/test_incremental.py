@@ -421,6 +421,36 @@ def test_the_next_site_is_made_in_the_spare_folder_whatever_it_holds(site: Path)
     assert [p.name for p in site.iterdir() if p.name.startswith(".output.")] == [".output.spare"]
 
 
+def test_a_preloaded_builder_readies_the_spare_a_template_edit_left_stale(site: Path) -> None:
+    """After a build that rewrote every page, the spare is the site before it, every file stale; a
+    preloaded Builder (the daemon's, while it waits) makes it hold the output's very files again,
+    touching nothing in output/, and its first build still makes exactly the clean build's site."""
+    build = lambda builder=None: (builder or Builder(site / "site.yaml", BuildOptions(jobs=1))).build()  # noqa: E731
+    out, spare = site / "output", site / ".output.spare"
+    build()
+    change_text(site, random.Random(5))
+    build()
+    with (site / "themes" / "default" / "templates" / "base.html").open("a", encoding="utf-8") as template:
+        template.write("\n{# every page again #}\n")
+    build()
+    live, shown = _inodes(out), site_files(out)
+    old = _inodes(spare)
+    assert [p for p, i in live.items() if p.endswith(".html") and old.get(p) == i] == []  # stale: an older site
+
+    builder = Builder(site / "site.yaml", BuildOptions(jobs=1))
+    builder.preload()
+    assert _inodes(out) == live and site_files(out) == shown  # output/ untouched, nothing rendered into it
+    linked = _inodes(spare)
+    assert [p for p, i in live.items() if p != MANIFEST and linked.get(p) != i] == []  # the output's very files
+    assert [p.name for p in site.iterdir() if p.name.startswith(".output.")] == [".output.spare"]
+
+    change_text(site, random.Random(6))
+    result = build(builder)
+    assert site_files(out) == clean_build(site)
+    now = _inodes(out)
+    assert [p for p in live if p not in result.report.changed | {MANIFEST} and now[p] != live[p]] == []
+
+
 def test_a_build_with_no_site_in_output_removes_the_spare(site: Path) -> None:
     """Deleting output/ makes the next build write every file: a spare of an old site is of no
     use to it, so it goes (a cold build into it was a sixth slower at 10,000 articles)."""
