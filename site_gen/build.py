@@ -59,14 +59,14 @@ _ANNOTATIONS = operator.attrgetter("annotations")
 _DOCUMENT = operator.attrgetter("document")
 _SHOWN = operator.attrgetter("shown")
 _SOURCE = operator.itemgetter(0)
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 """The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
 token pickle; 4, pages keep what linking them found; 5, derived values are stored compressed;
 6, outputs depend on the front matter alone of the pages they link to (`plans.facts_of`);
 7, pages keep what planning made of them; 8, derived values in buckets by search part, a
 summary's link uses pickled apart (`carried`, `SummaryBody.__getstate__`); 9, a page summarized with
-its tokens has no text (`model.DroppedText`), search documents are compressed one by one, not by bucket.
-Bump it when that shape changes."""
+its tokens has no text (`model.DroppedText`), search documents are compressed one by one, not by bucket;
+10, a summary's tokens are pickled as tuples (`token_blob`). Bump it when that shape changes."""
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
 the templates) costs more than it saves."""

@@ -14,7 +14,6 @@ import hashlib
 import operator
 import pickle
 import posixpath
-import zlib
 from collections import defaultdict
 from collections.abc import Iterator, KeysView, Mapping
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from site_gen import token_blob
 from site_gen.annotations import Anchor, ReaderText, annotations_plugin
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error, warning
@@ -152,7 +152,7 @@ class SummaryBody(ParsedBody):
 
     def _unpickle(self) -> ParsedBody:
         assert self.token_blob is not None
-        tokens, notes = pickle.loads(zlib.decompress(self.token_blob))
+        tokens, notes = token_blob.unpack(self.token_blob)
         links = _link_uses(tokens, "") + [use for note_id, note in notes.items() for use in _link_uses(note, note_id)]
         return ParsedBody(tokens, self.anchors, None, self.heading_ids, self.problems, notes, links)
 
@@ -208,9 +208,8 @@ def summarize(body: ParsedBody, document: Document, allow_html: bool, with_token
     """`body` without its token objects (see `SummaryBody`), as a pickle if `with_tokens`; a summary as it is."""
     if isinstance(body, SummaryBody):
         return body
-    # zlib at its fastest level: a fifth of the size for a fifth of a millisecond; every page's
-    # blob stays in the parent's memory and in the disk cache (issue 4: peak memory)
-    blob = zlib.compress(pickle.dumps((body.tokens, body.notes), protocol=pickle.HIGHEST_PROTOCOL), 1) if with_tokens else None
+    # every page's blob stays in the parent's memory and in the disk cache (issue 4: peak memory)
+    blob = token_blob.pack(body.tokens, body.notes) if with_tokens else None
     return SummaryBody(body, document, allow_html, blob)
 
 
