@@ -425,7 +425,9 @@ class Builder:
         edit renders, thrown away), the state's dependency sets shared with the plans'. Together
         about 0.1 s of the daemon's first one-article rebuild at 10,000 articles, 0.6 s after a
         cold build."""
-        if self.state is None:
+        if self.state is not None:
+            return
+        with without_gc_pauses():  # as a build: 1.25 million objects read at 10,000 articles, then frozen
             config = self._config()
             sink = self._sink_for(config)
             self.state = state = _Store(config, self.options.cache).load_state(sink)
