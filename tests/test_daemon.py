@@ -223,3 +223,33 @@ def test_a_build_of_a_small_site_starts_no_daemon(bundled_copy: Path) -> None:
     assert built.returncode == 0, built.stderr
     assert "daemon" not in built.stderr
     assert not (daemon_folder(bundled_copy / "site.yaml") / SOCKET_NAME).exists()
+
+
+def test_an_idle_daemon_frees_what_its_builds_left_once(bundled_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A daemon building all day must not keep the cycles of every build: once idle, it collects."""
+    import threading  # pylint: disable=import-outside-toplevel
+
+    from site_gen import build as build_module  # pylint: disable=import-outside-toplevel
+
+    collected: list[float] = []
+    monkeypatch.setattr(build_module, "collect_build_garbage", lambda: collected.append(time.monotonic()))
+    monkeypatch.setattr(daemon_module, "CHECK_SECONDS", 0.1)
+    config = bundled_copy / "site.yaml"
+    daemon = daemon_module.Daemon(config, lambda argv, build_site: 0, idle_timeout=60)
+    serving = threading.Thread(target=daemon.serve, daemon=True)
+    serving.start()
+    try:
+        deadline = time.monotonic() + WAIT
+        while not daemon.builders and time.monotonic() < deadline:  # preloaded: the thread changes folder no more
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert daemon_module.listening(config) and collected == []  # nothing built yet: nothing to free
+        assert build_on_daemon(config, ["build"]) == 0
+        while not collected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert len(collected) == 1  # once after the build, not at every idle check
+    finally:
+        list(daemon_module.ask(config, {"command": "stop"}))
+        serving.join(WAIT)
+    assert not serving.is_alive()
