@@ -329,7 +329,7 @@ class Daemon:
     def _collect_garbage(self) -> None:
         """Free the cycles the builds since the last call left (about 500 objects a rebuild, which a
         daemon building all day would otherwise keep), once it has been idle `CHECK_SECONDS`: a
-        full collection of the models' objects, about a second at 10,000 articles, as `serve` does."""
+        full collection of the models' objects, 0.7 s at 10,000 articles, as `serve` does."""
         from site_gen.build import collect_build_garbage  # pylint: disable=import-outside-toplevel
 
         collect_build_garbage()
