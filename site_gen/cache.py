@@ -19,8 +19,6 @@ out of every repository without anyone having to say so.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import hmac
 import os
 import pickle
@@ -30,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-CACHE_DIR = ".site-gen-cache"
+from site_gen.fingerprint import CACHE_DIR, code_fingerprint
+
 MAGIC = b"sgcache2"
 _MAC_BYTES = 32
 
@@ -60,18 +59,6 @@ def _signing_key() -> bytes | None:
         return file.read_bytes()
     except OSError:
         return None
-
-
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """A digest of site-gen's own source: an entry pickled by other code may unpickle into a stale shape.
-
-    The version number alone misses the edits made between releases (an editable install).
-    """
-    digest = hashlib.blake2b(digest_size=12)
-    for source in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()
 
 
 Stamp = tuple[int, int, int]

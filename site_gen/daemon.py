@@ -22,16 +22,17 @@ import os
 import socket
 import stat
 import struct
-import subprocess
 import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from site_gen.cache import CACHE_DIR, code_fingerprint
+from site_gen.fingerprint import CACHE_DIR, code_fingerprint
+
+if TYPE_CHECKING:
+    import subprocess
 
 SOCKET_NAME = "daemon.sock"
 LOG_NAME = "daemon.log"
@@ -158,6 +159,8 @@ def auto_start_wanted(pages: int) -> bool:
 def spawn(config_file: Path, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> subprocess.Popen[bytes]:
     """Start `site-gen daemon run` for the project in the background (its own session: a Ctrl-C in
     this terminal does not reach it), writing what it prints to the log in the cache folder."""
+    import subprocess  # pylint: disable=import-outside-toplevel  # not on the client's path (see fingerprint.py)
+
     folder = daemon_folder(config_file)
     folder.mkdir(exist_ok=True)
     with open(folder / LOG_NAME, "ab") as log:
@@ -292,6 +295,8 @@ class Daemon:
             with contextlib.chdir(request["cwd"]), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 return self.command(request["arguments"], self._resident_build)
         except Exception:  # pylint: disable=broad-except  # a bug: say so as a command would, and keep serving
+            import traceback  # pylint: disable=import-outside-toplevel  # only the daemon, and only on a bug
+
             self.builders.clear()  # a build that broke may have left a builder half-updated
             err.write(traceback.format_exc())
             return 1

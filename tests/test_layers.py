@@ -16,7 +16,7 @@ from conftest import PROJECT
 LAYERS: list[set[str]] = [
     {"__init__"},
     {"diagnostics"},
-    {"dates", "memo", "plans", "patching"},
+    {"dates", "memo", "plans", "patching", "fingerprint", "token_blob"},
     {"yamlfile"},
     {"schema"},
     {"config"},
@@ -55,8 +55,10 @@ def imported_site_gen_modules(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("site_gen"):
-            found.add(node.module.split(".")[1] if "." in node.module else "__init__")
+        if isinstance(node, ast.ImportFrom) and node.module == "site_gen":  # `from site_gen import token_blob`
+            found.update(a.name if (path.parent / f"{a.name}.py").is_file() else "__init__" for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("site_gen."):
+            found.add(node.module.split(".")[1])
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("site_gen."))
     return found
