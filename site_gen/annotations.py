@@ -38,11 +38,13 @@ position map short and the loop below fast on long articles)."""
 _QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _ATOMIC = {"code_inline", "wikilink", "softbreak", "hardbreak"}
 _WHITESPACE_TOKENS = {"softbreak": "\n", "hardbreak": "\n"}
+_READ = frozenset({"text", *_ATOMIC})
+"""Inline tokens whose content a reader sees."""
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A run of reader text that comes from one inline child token."""
+class Segment(NamedTuple):
+    """A run of reader text that comes from one inline child token (a named tuple: an article has a
+    hundred or more, and making each a frozen dataclass was a third of anchoring; issue 4)."""
 
     block: int
     child: int
@@ -136,7 +138,7 @@ def build_reader_text(tokens: list[Token]) -> ReaderText:
             position += 1
         line = block.map[0] if block.map else 0
         for child_index, child in enumerate(block.children):
-            text = _WHITESPACE_TOKENS.get(child.type, child.content if child.type in ("text", *_ATOMIC) else "")
+            text = _WHITESPACE_TOKENS.get(child.type, child.content if child.type in _READ else "")
             if text:
                 segments.append(Segment(block_index, child_index, position, text, line, child.type == "text"))
                 raw_parts.append(text)
