@@ -146,13 +146,18 @@ def build_on_daemon(config_file: Path, arguments: list[str]) -> int | None:
     return None
 
 
+CI_VARIABLES = ("CI", "JENKINS_URL", "TF_BUILD")
+"""Set by CI services: `CI` by most (GitHub, GitLab, CircleCI, Travis, Buildkite), the others by
+Jenkins and Azure Pipelines, which do not set `CI`."""
+
+
 def auto_start_wanted(pages: int) -> bool:
     """Whether a build that built `pages` articles and topics by itself should start a daemon.
 
     Not for a small site (see `AUTO_START_PAGES`), not in CI (a daemon outliving a CI job holds
-    memory for nothing; CI sets `CI`), not with `SITE_GEN_NO_DAEMON` set, and not where there
-    are no Unix sockets (Windows)."""
-    in_ci = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+    memory for nothing; see `CI_VARIABLES`), not with `SITE_GEN_NO_DAEMON` set, and not where
+    there are no Unix sockets (Windows)."""
+    in_ci = any(os.environ.get(name, "").lower() not in ("", "0", "false", "no") for name in CI_VARIABLES)
     return pages >= AUTO_START_PAGES and not in_ci and not os.environ.get(NO_DAEMON_ENV) and hasattr(socket, "AF_UNIX")
 
 

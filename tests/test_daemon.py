@@ -171,8 +171,19 @@ def test_a_daemon_that_cannot_make_its_folder_says_so_without_a_traceback(bundle
 
 # -- started by `site-gen build` itself --------------------------------------------------------------------------
 
-_NOT_CI = {"CI": "", "SITE_GEN_NO_DAEMON": ""}
+_NOT_CI = {**{name: "" for name in daemon_module.CI_VARIABLES}, "SITE_GEN_NO_DAEMON": ""}
 """A user's terminal: not CI, where a build never leaves a daemon behind."""
+
+
+@pytest.mark.parametrize("variable, value", [("CI", "true"), ("CI", "1"), ("JENKINS_URL", "https://ci.example.org/"),
+                                             ("TF_BUILD", "True"), ("SITE_GEN_NO_DAEMON", "1")])
+def test_no_daemon_is_started_in_ci_or_when_turned_off(variable: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, empty in _NOT_CI.items():
+        monkeypatch.setenv(name, empty)
+    assert daemon_module.auto_start_wanted(daemon_module.AUTO_START_PAGES)
+    assert not daemon_module.auto_start_wanted(daemon_module.AUTO_START_PAGES - 1)  # a small site
+    monkeypatch.setenv(variable, value)
+    assert not daemon_module.auto_start_wanted(daemon_module.AUTO_START_PAGES)
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +206,7 @@ def _wait_for_daemon(root: Path) -> int:
 
 
 def test_a_build_of_a_big_site_starts_a_daemon_that_the_next_builds_use(big_site: Path) -> None:
-    in_ci = run_cli("build", "-q", cwd=big_site, env={"CI": "true", "SITE_GEN_NO_DAEMON": ""}, timeout=300)
+    in_ci = run_cli("build", "-q", cwd=big_site, env={**_NOT_CI, "CI": "true"}, timeout=300)
     assert in_ci.returncode == 0, in_ci.stderr
     assert _status(big_site)[0] == 1  # CI: no daemon outlives the job
 
