@@ -204,7 +204,14 @@ class Spool:
         self.location = folder
 
     def _retire(self) -> None:
-        if not (self.reused and _claim(self.folder, spare_folder(self.sink.folder))):
+        if self.reused:
+            self.keep_as_spare()
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def keep_as_spare(self) -> None:
+        """Make the folder the spare (see `spare_folder`), or remove it if another build made one meanwhile."""
+        if not _claim(self.folder, spare_folder(self.sink.folder)):
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -340,12 +347,11 @@ class DiskSink:
             files: list[RenderedFile] = [KeptFile(path, digest, frozenset(), self.folder) for path, digest in kept.items()]
             self._fill(spool.folder, files, set(kept), spool)
         except OSError:
-            shutil.rmtree(spool.folder, ignore_errors=True)
+            spool.discard()
             return
         finally:
             self._kept = None
-        if not _claim(spool.folder, spare_folder(self.folder)):
-            shutil.rmtree(spool.folder, ignore_errors=True)
+        spool.keep_as_spare()
 
     def spool(self) -> Spool:
         """A new spool for this build's outputs (see `Spool`); pass it to `write`."""
