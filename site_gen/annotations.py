@@ -44,7 +44,7 @@ _READ = frozenset({"text", *_ATOMIC})
 
 class Segment(NamedTuple):
     """A run of reader text that comes from one inline child token (a named tuple: an article has a
-    hundred or more, and making each a frozen dataclass was a third of anchoring; issue 4)."""
+    hundred or more, and a frozen dataclass sets each field through `object.__setattr__`)."""
 
     block: int
     child: int

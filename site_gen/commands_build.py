@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
     `args.resident`: None from the command line; in the daemon, its `build_site` (which keeps
     a builder between builds), and the build is not handed on again."""
-    here = args.resident is None  # a command line's build, not one the daemon runs for a client
-    if here and not args.no_daemon:
+    # a command line's build, not one the daemon runs for a client, may use a daemon
+    with_daemon = args.resident is None and not args.no_daemon
+    if with_daemon:
         handed = build_on_daemon(args.config, args.argv)
         if handed is not None:
             return handed
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         if not args.quiet:
             print(f"verified: {len(result.files)} files are byte for byte what a clean build makes")
-    if here and not args.no_daemon and auto_start_wanted(result.counts.articles + result.counts.topics):
+    if with_daemon and auto_start_wanted(result.counts.articles + result.counts.topics):
         _start_daemon(args.config, args.quiet)
     return 0
 

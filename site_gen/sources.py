@@ -36,7 +36,7 @@ def trusted_stat(stat: Stat, now_ns: int) -> Stat:
     return stat if stat is not None and stat[1] < now_ns - RACY_NS else None
 
 
-def stats_if_same_bytes(sources: list[Source], stats: dict[str, Stat], known: dict[str, Stat] | None,
+def stats_if_same_bytes(sources: list[Source], stats: dict[str, Stat], known: dict[str, Stat],
                         digests: dict[str, bytes], content_path: Path) -> dict[str, Stat] | None:
     """The stat table for `stats` if every source holds the bytes of the last build (content
     hashes `digests`, stats `known`), else None: the same stat as then (`known` itself is
@@ -45,7 +45,7 @@ def stats_if_same_bytes(sources: list[Source], stats: dict[str, Stat], known: di
     checked by reading that file alone, not by loading the site: the build after one that ran
     just after a save took 1.9 s instead of 0.45 s at 10,000 articles.
     """
-    if known is None or stats.keys() != known.keys() or None in stats.values():
+    if stats.keys() != known.keys() or None in stats.values():
         return None
     if stats == known:  # the usual case, compared in C
         return known
