@@ -449,8 +449,9 @@ class Builder:
         if self.sink is not None:
             return self.sink
         kept = self._sink
-        if kept is None or (kept.folder, kept.project_root) != (config.output_path, config.root):
-            kept = self._sink = DiskSink(config.output_path, config.root, force=self.options.force)
+        if kept is None or (kept.folder, kept.project_root, kept.content) != (config.output_path, config.root, config.content_path):
+            kept = self._sink = DiskSink(config.output_path, config.root, force=self.options.force,
+                                           content=config.content_path)
         return kept
 
     def _config(self) -> SiteConfig:

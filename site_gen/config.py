@@ -15,6 +15,7 @@ from typing import Any
 from site_gen.dates import is_known_language, timezone_problem
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
 from site_gen.schema import MappingReader, printable
+from site_gen.textfile import decode_text
 from site_gen.yamlfile import load_yaml
 
 
@@ -114,7 +115,7 @@ def load_config(config_file: Path) -> SiteConfig:
     if not config_file.is_file():
         raise DiagnosticError([error(SourceLocation(shown), f"config file not found: {shown}",
                                      "run site-gen in the project folder, or pass --config PATH")])
-    text = config_file.read_text(encoding="utf-8-sig")
+    text = decode_text(config_file.read_bytes(), shown, "site.yaml is a text file of key: value lines")
     doc = load_yaml(text, shown)
     value = doc.value if doc.value is not None else {}
     if not isinstance(value, dict):

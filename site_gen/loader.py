@@ -22,6 +22,7 @@ from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, di
 from site_gen.frontmatter import parse_article, parse_topic
 from site_gen.model import Article, Document, Library, Topic
 from site_gen.patching import changed_positions
+from site_gen.textfile import decode_text
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Larger page files are refused: no article is this long, and it keeps memory bounded."""
@@ -210,19 +211,8 @@ def _not_a_page(file: Path, inside: Path | None) -> tuple[str, str] | None:
 
 
 def decode_page(data: bytes, shown: str) -> str:
-    """Bytes to text: UTF-8 only (a BOM dropped), CRLF/CR turned into LF, binary refused."""
-    where = SourceLocation(shown, 1, 1)
-    if b"\x00" in data:
-        raise DiagnosticError([error(where, "this looks like a binary file (it contains NUL bytes)",
-                                     "only UTF-8 Markdown files belong in content/")])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise DiagnosticError([error(SourceLocation(shown, line, col), f"not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                                     "save the file as UTF-8")]) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """A page's bytes as text (see `textfile.decode_text`)."""
+    return decode_text(data, shown)
 
 
 def _check_unique_slugs(pages: list[PageT], kind: str, diagnostics: list[Diagnostic]) -> None:

@@ -226,10 +226,12 @@ class Manifest:
 class DiskSink:
     """Writes a whole site into `folder`: swapped in whole the first time, updated in place after."""
 
-    def __init__(self, folder: Path, project_root: Path, force: bool = False):
+    def __init__(self, folder: Path, project_root: Path, force: bool = False, content: Path | None = None):
         self.folder = folder
         self.project_root = project_root
         self.force = force
+        self.content = content or project_root / "content"
+        """The content folder (`content_dir`): never built into, nor inside, nor around."""
         self._kept: dict[str, str] | None = None
         self._inodes: dict[str, int] = {}
         """Output path -> inode of the files in `kept_outputs`: a spare folder's file with the same
@@ -254,8 +256,14 @@ class DiskSink:
         if (folder / "content").exists() or (folder / ".git").exists() or (folder / "site.yaml").exists():
             raise DiagnosticError([error(where, "refusing to build into a folder that holds content/, site.yaml or .git",
                                          "this looks like a project or a repository; pick an empty folder")])
-        if (self.project_root / "content").resolve() in (folder, *folder.parents):
-            raise DiagnosticError([error(where, "refusing to build inside content/")])
+        content = self.content.resolve()
+        if content in (folder, *folder.parents) or folder in content.parents:
+            raise DiagnosticError([error(where, f"refusing to build into, inside or around the content folder "
+                                                f"({display_path(self.content, self.project_root)})",
+                                         "use an output folder of its own beside it, e.g. --output output")])
+        if self.folder.exists() and not self.folder.is_dir():
+            raise DiagnosticError([error(where, "the output path is a file, not a folder",
+                                         "name a folder for the site, e.g. --output output")])
         foreign = self.foreign_files()
         if foreign and not self.force:
             listed = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")

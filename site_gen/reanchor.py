@@ -1,7 +1,11 @@
 """`site-gen check --fix`: re-anchor notes whose quote no longer matches, editing the file in place.
 
 For every annotation that does not anchor, `annotations.closest_passage` gives
-the new `quote` (and `prefix`/`suffix` where they must change). The front
+the new `quote` (and `prefix`/`suffix` where they must change); when that
+passage occurs more than once, the author's prefix/suffix pick the occurrence
+(`closest_in_context`). An annotation without an `id:` has an id derived from
+its quote, which links point to (`#ann-<id>`): a fix that rewrites its quote
+also writes that id as `id:`, so the links keep working. The front
 matter is then edited *as text*: the value of each of those keys is replaced
 where it stands (located with PyYAML's node marks), a missing `prefix:` or
 `suffix:` is added on the line after `quote:` at its indentation, and every
@@ -17,7 +21,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -30,7 +34,7 @@ from site_gen.frontmatter import parse_article, split_front_matter
 from site_gen.library import parse_document
 from site_gen.loader import decode_page, load_library, read_page_bytes
 from site_gen.markdown import make_parser
-from site_gen.model import Article
+from site_gen.model import Annotation, Article
 
 Edit = tuple[int, int, str]
 """(start, end, replacement) in the page text."""
@@ -52,6 +56,8 @@ class Fix:
     article: Article
     index: int
     suggestion: Suggestion
+    kept_id: str | None = None
+    """The id derived from the old quote, written as `id:` so that links to `#ann-<id>` keep working."""
 
     def describe(self) -> str:
         """`annotation 'id': quote "old" -> "new"` (and the prefix/suffix set), for the report."""
@@ -61,6 +67,7 @@ class Fix:
         parts += [f"{name} \"{old}\" -> \"{new}\"" for name, old, new in (
             ("prefix", annotation.prefix, self.suggestion.prefix), ("suffix", annotation.suffix, self.suggestion.suffix))
             if new is not None]
+        parts += [f"id \"{self.kept_id}\" written as id: (links to #ann-{self.kept_id} keep working)"] if self.kept_id else []
         return f"annotation '{annotation.id}': " + ", ".join(parts)
 
 
@@ -108,10 +115,25 @@ def find_fixes(config: SiteConfig) -> list[Fix]:
         for index, annotation in enumerate(article.annotations):
             if body.reader is None or id(annotation) in anchored:
                 continue
-            suggestion = closest_passage(body.reader, annotation, REANCHOR_FIX_THRESHOLD)
+            suggestion = closest_in_context(body.reader, annotation, REANCHOR_FIX_THRESHOLD)
             if suggestion is not None:
                 fixes.append(Fix(article, index, suggestion))
     return fixes
+
+
+def closest_in_context(reader: ReaderText, annotation: Annotation, threshold: float) -> Suggestion | None:
+    """`closest_passage`, but among several occurrences of the passage found, the one the author's
+    prefix/suffix point to (and those kept when they still single it out).
+
+    The fuzzy search alone takes the most similar passage, and of equal ones the first: the note
+    would move to another occurrence of the phrase. Asking again with the passage as the quote lets
+    `closest_passage` rank its exact occurrences by the old prefix/suffix.
+    """
+    found = closest_passage(reader, annotation, threshold)
+    if found is None or not (annotation.prefix.strip() or annotation.suffix.strip()):
+        return found
+    again = closest_passage(reader, annotation._replace(quote=found.quote), threshold)
+    return replace(again, score=found.score) if again is not None else found
 
 
 def apply_fixes(config: SiteConfig, fixes: list[Fix]) -> tuple[list[Fix], list[Diagnostic]]:
@@ -129,7 +151,8 @@ def apply_fixes(config: SiteConfig, fixes: list[Fix]) -> tuple[list[Fix], list[D
         for fix in group:
             where = fix.article.annotations[fix.index].location
             try:
-                candidate = edited_text(text, fix.index, fix.suggestion, path)
+                fix = replace(fix, kept_id=_id_to_keep(text, fix, path))
+                candidate = edited_text(text, fix.index, fix.suggestion, path, fix.kept_id)
             except CannotFix as exc:
                 skipped.append(warning(where, f"not fixed: {exc}", "edit it by hand as the hint of `site-gen check` says"))
                 continue
@@ -154,8 +177,19 @@ def _anchored_indexes(md: MarkdownIt, note_md: MarkdownIt, text: str, article: A
     return {i for i, annotation in enumerate(edited.annotations) if id(annotation) in anchored}
 
 
-def edited_text(text: str, index: int, suggestion: Suggestion, path: str) -> str:
-    """`text` with the `index`-th annotation's quote/prefix/suffix set as suggested; nothing else changed."""
+def _id_to_keep(text: str, fix: Fix, path: str) -> str | None:
+    """The annotation's id if the fix rewrites its quote and the id is derived from it (no `id:` of its own)."""
+    annotation = fix.article.annotations[fix.index]
+    if annotation.quote.strip() == fix.suggestion.quote:
+        return None
+    written = _entry_fields(split_front_matter(text, path).header, fix.index).get("id")
+    explicit = written is not None and written[1].tag == "tag:yaml.org,2002:str" and bool(written[1].value)
+    return None if explicit else annotation.id
+
+
+def edited_text(text: str, index: int, suggestion: Suggestion, path: str, keep_id: str | None = None) -> str:
+    """`text` with the `index`-th annotation's quote/prefix/suffix set as suggested (and `id:` set to
+    `keep_id`, if given); nothing else changed."""
     offset = text.index("\n") + 1
     header = split_front_matter(text, path).header
     fields = _entry_fields(header, index)
@@ -163,7 +197,8 @@ def edited_text(text: str, index: int, suggestion: Suggestion, path: str) -> str
         raise CannotFix("its quote is not written in its own entry")
     edits: list[Edit] = []
     missing: list[str] = []
-    for name, value in (("quote", suggestion.quote), ("prefix", suggestion.prefix), ("suffix", suggestion.suffix)):
+    for name, value in (("quote", suggestion.quote), ("id", keep_id), ("prefix", suggestion.prefix),
+                        ("suffix", suggestion.suffix)):
         if value is None or name in fields and getattr(fields[name][1], "value", None) == value:
             continue  # unchanged: leave the value as written (its quoting style too)
         if name in fields:

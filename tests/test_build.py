@@ -136,6 +136,37 @@ def test_refuses_dangerous_output_folders(tmp_site, output: str) -> None:
     assert snapshot(root) == before
 
 
+def test_refuses_an_output_path_that_is_a_file_and_leaves_the_file_alone(tmp_site) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE, "notes.txt": "precious notes\n"})
+    before = snapshot(root)
+    result = run_cli("build", "--output", "notes.txt", cwd=root)
+    assert result.returncode == 1
+    assert "notes.txt:1:1: error: the output path is a file, not a folder" in result.stderr
+    assert snapshot(root) == before  # not moved aside as a "spare", not replaced
+
+
+@pytest.mark.parametrize("output_dir", ["pages", "pages/html", "."])
+def test_refuses_to_build_into_inside_or_around_a_content_folder_of_any_name(tmp_site, output_dir: str) -> None:
+    root = tmp_site({"pages/articles/a.md": GOOD_ARTICLE}, site_yaml=f"title: T\ncontent_dir: pages\noutput_dir: {output_dir}\n")
+    before = snapshot(root)
+    result = run_cli("build", "--force", cwd=root)
+    assert result.returncode == 1
+    assert "refusing to build" in result.stderr
+    assert snapshot(root) == before
+    nested = tmp_site({"site/pages/articles/a.md": GOOD_ARTICLE}, site_yaml="title: T\ncontent_dir: site/pages\noutput_dir: site\n")
+    assert "refusing to build into, inside or around the content folder (site/pages)" in run_cli(
+        "build", "--force", cwd=nested).stderr
+
+
+def test_site_yaml_that_is_not_utf8_is_a_located_error(tmp_site) -> None:
+    root = tmp_site(site_yaml="")
+    (root / "site.yaml").write_bytes(b"title: caf\xe9\n")
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1
+    assert "site.yaml:1:11: error: not valid UTF-8 (byte 0xe9)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_refuses_a_folder_with_a_git_repository_or_foreign_files(tmp_site, tmp_path: Path) -> None:
     root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
     repo = tmp_path / "repo"
