@@ -20,7 +20,7 @@ from site_gen.commands_build import add_site_arguments
 from site_gen.config import load_config
 from site_gen.diagnostics import Diagnostic, Severity
 from site_gen.linkcheck import ExternalLink, check_external_links, external_links
-from site_gen.listing import Age, parse_age, stale_notes
+from site_gen.listing import AGE_RE, Age, parse_age, stale_notes
 from site_gen.model import Article, Topic
 from site_gen.output import MemorySink
 from site_gen.reanchor import apply_fixes, find_fixes
@@ -87,10 +87,17 @@ def _print_links(links: list[ExternalLink]) -> None:
 
 
 def _age(text: str) -> Age:
+    """`--stale AGE`, refused as a usage error when it is not an age or reaches back before the year 1
+    (no date is that old: computing the cutoff would fail later with a traceback)."""
     try:
-        return parse_age(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        age = parse_age(text)
+        age.cutoff(dt.date.today())
+    except (ValueError, OverflowError) as exc:
+        if not AGE_RE.match(text):
+            raise argparse.ArgumentTypeError(str(exc)) from None  # says which forms an age takes
+        raise argparse.ArgumentTypeError(f"{text.strip()!r} reaches back before the year 1; "
+                                         "give a shorter age (e.g. 100y)") from None
+    return age
 
 
 def _fix(args: argparse.Namespace) -> None:

@@ -27,7 +27,8 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
-from site_gen.annotations import REANCHOR_FIX_THRESHOLD, Suggestion, annotations_plugin, closest_passage
+from site_gen.annotations import (REANCHOR_FIX_THRESHOLD, ReaderText, Suggestion, annotations_plugin,
+                                  closest_passage)
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error, warning
 from site_gen.frontmatter import parse_article, split_front_matter
@@ -60,14 +61,14 @@ class Fix:
     """The id derived from the old quote, written as `id:` so that links to `#ann-<id>` keep working."""
 
     def describe(self) -> str:
-        """`annotation 'id': quote "old" -> "new"` (and the prefix/suffix set), for the report."""
+        """`annotation 'id': quote "old" -> "new"` (and the prefix/suffix and id set), for the report."""
         annotation = self.article.annotations[self.index]
         parts = [f"quote \"{annotation.quote.strip()}\" -> \"{self.suggestion.quote}\""]
         parts = parts if annotation.quote.strip() != self.suggestion.quote else []
         parts += [f"{name} \"{old}\" -> \"{new}\"" for name, old, new in (
             ("prefix", annotation.prefix, self.suggestion.prefix), ("suffix", annotation.suffix, self.suggestion.suffix))
             if new is not None]
-        parts += [f"id \"{self.kept_id}\" written as id: (links to #ann-{self.kept_id} keep working)"] if self.kept_id else []
+        parts += [f"id: \"{self.kept_id}\" written, so links to #ann-{self.kept_id} keep working"] if self.kept_id else []
         return f"annotation '{annotation.id}': " + ", ".join(parts)
 
 
@@ -122,18 +123,18 @@ def find_fixes(config: SiteConfig) -> list[Fix]:
 
 
 def closest_in_context(reader: ReaderText, annotation: Annotation, threshold: float) -> Suggestion | None:
-    """`closest_passage`, but among several occurrences of the passage found, the one the author's
-    prefix/suffix point to (and those kept when they still single it out).
+    """`closest_passage`, but of several occurrences of the passage found, the one the author's
+    prefix/suffix point to (keeping them where they still single it out); None if they point to none.
 
     The fuzzy search alone takes the most similar passage, and of equal ones the first: the note
     would move to another occurrence of the phrase. Asking again with the passage as the quote lets
-    `closest_passage` rank its exact occurrences by the old prefix/suffix.
+    `closest_passage` rank its exact occurrences by the old prefix/suffix (a tie is no suggestion).
     """
     found = closest_passage(reader, annotation, threshold)
     if found is None or not (annotation.prefix.strip() or annotation.suffix.strip()):
         return found
     again = closest_passage(reader, annotation._replace(quote=found.quote), threshold)
-    return replace(again, score=found.score) if again is not None else found
+    return replace(again, score=found.score) if again is not None else None
 
 
 def apply_fixes(config: SiteConfig, fixes: list[Fix]) -> tuple[list[Fix], list[Diagnostic]]:
@@ -230,10 +231,11 @@ def _quoted(value: str) -> str:
 
 
 def _replace(text: str, offset: int, node: yaml.Node, value: str) -> Edit:
-    """Replace a value where it stands, keeping the line break a block scalar ends with."""
+    """Replace a value where it stands, keeping the line break a block scalar ends with. An empty
+    value (`id:`) is marked right after its colon: a space is needed there (`id:"x"` is one plain scalar)."""
     start, end = offset + node.start_mark.index, offset + node.end_mark.index
     span = text[start:end]
-    return start, end, _quoted(value) + span[len(span.rstrip()):]
+    return start, end, (" " if start == end else "") + _quoted(value) + span[len(span.rstrip()):]
 
 
 def _insert_after(text: str, offset: int, quote: tuple[yaml.Node, yaml.Node, bool], lines: list[str]) -> Edit:

@@ -6,7 +6,14 @@ error (`path:line:col: not valid UTF-8`) wherever it is, never a traceback (issu
 
 from __future__ import annotations
 
-from site_gen.diagnostics import DiagnosticError, SourceLocation, error
+import re
+
+from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error
+
+CONTROL_CHARACTER = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 forbids and HTML calls parse errors: in a page they would make the
+site's feeds unreadable (a feed reader rejects the whole file), so they are refused where written."""
+CONTROL_HINT = "delete the invisible character (copied from another program?)"
 
 
 def decode_text(data: bytes, shown: str, belongs: str = "only UTF-8 Markdown files belong in content/") -> str:
@@ -21,4 +28,16 @@ def decode_text(data: bytes, shown: str, belongs: str = "only UTF-8 Markdown fil
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise DiagnosticError([error(SourceLocation(shown, line, col), f"not valid UTF-8 (byte 0x{data[exc.start]:02x})",
                                      "save the file as UTF-8")]) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    found = CONTROL_CHARACTER.search(text)
+    if found:
+        raise DiagnosticError([control_character_error(text, found.start(), shown)])
+    return text
+
+
+def control_character_error(text: str, position: int, shown: str, line_offset: int = 0) -> Diagnostic:
+    """The error for the control character at `position` of `text`, at its line and column."""
+    line = text.count("\n", 0, position) + 1 + line_offset
+    col = position - text.rfind("\n", 0, position)
+    return error(SourceLocation(shown, line, col), f"control character U+{ord(text[position]):04X} is not allowed",
+                 CONTROL_HINT)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from site_gen.diagnostics import DiagnosticError, SourceLocation, error
+from site_gen.textfile import CONTROL_CHARACTER
 
 KeyPath = tuple[str | int, ...]
 
@@ -162,7 +163,7 @@ class _Converter:
     def scalar(self, node: yaml.ScalarNode) -> Any:
         """A scalar's Python value; a value its tag cannot hold (a 13th month) is a located error."""
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except (ValueError, TypeError, OverflowError) as exc:
             if node.tag == "tag:yaml.org,2002:timestamp":
                 raise DiagnosticError([error(self.where(node), f"invalid date '{node.value}': {exc}",
@@ -170,6 +171,10 @@ class _Converter:
             kind = node.tag.rsplit(":", 1)[-1]
             raise DiagnosticError([error(self.where(node), f"invalid {kind} value '{node.value}': {exc}",
                                          "put the value in quotes to make it text")]) from None
+        if isinstance(value, str) and (found := CONTROL_CHARACTER.search(value)):  # written as an escape ("\x01")
+            raise DiagnosticError([error(self.where(node), f"control character U+{ord(found[0]):04X} is not allowed",
+                                         "remove the escape (\\x.., \\u....) that makes it")])
+        return value
 
     def mapping(self, node: yaml.MappingNode, key_path: KeyPath) -> dict[str, Any]:
         """A mapping with text keys; a duplicate key is an error (PyYAML keeps the last silently)."""

@@ -108,6 +108,19 @@ def yaml_control_character(root: Path) -> None:
     (root / ARTICLE).write_text(text, encoding="utf-8")
 
 
+def body_control_character(root: Path) -> None:
+    """A bell character (U+0007) in the text: XML forbids it, so the site's feed would be unreadable."""
+    text = (BASE / ARTICLE).read_text(encoding="utf-8").replace("deal in Tehran.", "deal in\x07 Tehran.")
+    (root / ARTICLE).write_text(text, encoding="utf-8")
+
+
+def yaml_escaped_control_character(root: Path) -> None:
+    """The same character written as a YAML escape in a double-quoted title."""
+    text = (BASE / ARTICLE).read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    (root / ARTICLE).write_text(text.replace(title, 'title: "Summit\\x07 in Tehran"'), encoding="utf-8")
+
+
 def symlink_out_of_content(root: Path) -> None:
     """A page that is a symlink to a good page outside content/ (it must not be published)."""
     (root / "outside.md").write_text("---\ntitle: Outside\ndate: 2022-07-19\n---\nPrivate.\n", encoding="utf-8")
@@ -119,6 +132,7 @@ GENERATED: dict[str, Callable[[Path], None]] = {
     "symlink-loop": symlink_loop, "image-symlink-loop": image_symlink_loop, "unreadable-file": unreadable_file, "fifo-page": fifo_page,
     "folder-named-md": folder_named_md, "crlf-line-numbers": crlf_line_numbers,
     "symlink-out-of-content": symlink_out_of_content, "yaml-control-character": yaml_control_character,
+    "body-control-character": body_control_character, "yaml-escaped-control-character": yaml_escaped_control_character,
 }
 
 
