@@ -42,7 +42,8 @@ from site_gen.markdown import make_parser
 from site_gen.memo import PageMemo
 from site_gen.annotations import annotations_plugin
 from site_gen.model import DROPPED, Article, Document, Library
-from site_gen.output import DiskSink, KeptFile, MemorySink, Spool, WriteReport, file_digest, recover_interrupted_swap
+from site_gen.output import (DiskSink, KeptFile, MemorySink, Spool, WriteReport, file_digest, project_lock,
+                             recover_interrupted_swap)
 from site_gen.parallel import ChunkJob, chunked, default_jobs, map_chunks
 from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
 from site_gen.patching import changed_positions
@@ -346,8 +347,13 @@ class Builder:
     def _build(self, touched: Collection[Path] | None = None) -> BuildResult:
         started = time.perf_counter()
         config = self._config()
-        fingerprint = _fingerprint(config, self.options)
         sink = self._sink_for(config)
+        with project_lock(config.root) if isinstance(sink, DiskSink) else contextlib.nullcontext():
+            return self._build_into(config, sink, touched, started)
+
+    def _build_into(self, config: SiteConfig, sink: DiskSink | MemorySink, touched: Collection[Path] | None,
+                    started: float) -> BuildResult:
+        fingerprint = _fingerprint(config, self.options)
         if isinstance(sink, DiskSink):  # a build killed earlier left folders beside output/, even if this one writes nothing
             recover_interrupted_swap(sink.folder)
             sink.refresh()
@@ -388,7 +394,7 @@ class Builder:
             else:
                 report = sink.write(files, rendered if same_paths and sink.files.keys() == by_path.keys() else None)
         outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
-        assets = {str(a.source): None for a in site.assets.values()}  # the asset plans' keys, without a pass over every plan
+        assets: dict[str, Stat] = {str(a.source): None for a in site.assets.values()}  # the asset plans' keys
         index = SiteIndex(fingerprint, digests, stat_table, outputs, site.warnings, _counts(site),
                           other_stats(config, assets), site.universe)
         self.state = _State(index, by_path, site, pages, deps=deps, sources=sources)
@@ -433,7 +439,8 @@ class Builder:
             site, plans = self._planned(config, state.pages, state)  # fills the memos the first build then finds
             _share_deps(state.deps, plans)
             if isinstance(sink, DiskSink):
-                sink.prepare_spare()  # reads the manifest too, kept while its file is unchanged
+                with project_lock(config.root):  # a build may be using the spare folder right now
+                    sink.prepare_spare()  # reads the manifest too, kept while its file is unchanged
             render_pages(site, _one_of_each_kind(plans))  # templates compiled, locale data read: thrown away
 
     def _planned(self, config: SiteConfig, pages: dict[str, PageRecord], state: _State) -> tuple[ResolvedSite, list[PagePlan]]:

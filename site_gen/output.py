@@ -29,6 +29,7 @@ import operator
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -221,6 +222,29 @@ class Manifest:
 
     files: dict[str, str]
     stats: dict[str, tuple[int, int]]
+
+
+@contextlib.contextmanager
+def project_lock(root: Path) -> Iterator[None]:
+    """Hold the project for one build that writes its output (and its cache): a second build
+    waits, rather than finding the first's half-swapped folders and both failing (two terminals,
+    an editor's build-on-save beside a shell). An advisory `flock` on the project folder itself,
+    so no lock file is left behind; the kernel releases it when the process ends, however it ends."""
+    try:
+        import fcntl  # pylint: disable=import-outside-toplevel
+    except ImportError:  # not on a POSIX system: builds are not serialized
+        yield
+        return
+    descriptor = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("site-gen: waiting for another build of this site to finish ...", file=sys.stderr, flush=True)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 class DiskSink:

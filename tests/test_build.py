@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, parse_html, run_cli, snapshot
+from conftest import PROJECT, parse_html, run_cli, site_files, snapshot
 from linkcheck import broken_links
 
 MULTI = PROJECT / "tests" / "sites" / "multi"
@@ -68,6 +71,23 @@ def test_failed_build_leaves_previous_output_untouched(multi: Path) -> None:
     assert "Traceback" not in result.stderr
     assert snapshot(multi / "output") == before
     assert not list(multi.glob(".output.*"))
+
+
+def test_builds_started_together_take_turns_and_all_succeed(bundled_copy: Path) -> None:
+    """Two terminals (or an editor's build-on-save beside a shell) building one project at once:
+    each used to find the other's half-swapped folders and fail; now one waits for the other."""
+    article = bundled_copy / "content" / "articles" / "russia-iran-alliance-tehran-meeting.md"
+    article.write_text(article.read_text(encoding="utf-8") + "\nOne line more.\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "SITE_GEN_NO_DAEMON": "1"}
+    builds = [subprocess.Popen([sys.executable, "-m", "site_gen", "build", "--jobs", "1"], cwd=bundled_copy, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outcomes = [(b.wait(timeout=120), b.stderr.read()) for b in builds if b.stderr is not None]
+    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
+    assert any("waiting for another build of this site to finish" in err for _, err in outcomes)
+    assert not list(bundled_copy.glob(".output.*"))
+    shutil.rmtree(bundled_copy / ".site-gen-cache")
+    assert run_cli("build", "--output", "clean", cwd=bundled_copy).returncode == 0
+    assert site_files(bundled_copy / "output") == site_files(bundled_copy / "clean")
 
 
 def test_a_build_failing_part_way_through_rendering_leaves_output_and_no_staging(multi: Path) -> None:
