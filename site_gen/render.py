@@ -46,7 +46,9 @@ from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, Not
 
 _NOTE_BLOCK_CLASSES = {"paragraph": "note-p", "bullet_list": "note-list", "ordered_list": "note-list",
                        "list_item": "note-li", "blockquote": "note-quote", "heading": "note-p",
-                       "table": "note-p"}
+                       "table": "note-table", "thead": "note-rows", "tbody": "note-rows", "tr": "note-tr",
+                       "th": "note-th", "td": "note-td"}
+"""Blocks a note may hold, as the classed spans they become (the theme's CSS lays them out)."""
 
 
 @dataclass(frozen=True)
@@ -667,17 +669,37 @@ def _render_image(self: RendererHTML, tokens: list[Token], idx: int, options: Op
 
 
 def _note_tokens(tokens: list[Token]) -> list[Token]:
-    """A note sits inside a paragraph (beside its phrase), so its blocks become classed spans."""
+    """A note sits inside a paragraph (beside its phrase), where only phrasing content is valid
+    HTML: its blocks become classed spans, a code block a `<code>` in one, a rule an empty one.
+    A `<pre>` or `<hr>` there would end the article's paragraph in the middle of the sentence."""
     converted = []
     for token in tokens:
         base = token.type.removesuffix("_open").removesuffix("_close")
         if token.block and base in _NOTE_BLOCK_CLASSES and token.nesting != 0:
             token = token.copy()
+            token.attrs = {"class": _NOTE_BLOCK_CLASSES[base], **_alignment(token)} if token.nesting == 1 else {}
             token.tag = "span"
-            token.attrs = {"class": _NOTE_BLOCK_CLASSES[base]} if token.nesting == 1 else {}
             token.hidden = False
+        elif token.type in ("fence", "code_block"):
+            converted += _note_span("note-code", [Token("code_inline", "code", 0, content=token.content.rstrip("\n"))])
+            continue
+        elif token.type == "hr":
+            converted += _note_span("note-rule", [])
+            continue
         converted.append(token)
     return converted
+
+
+def _alignment(token: Token) -> dict[str, str | int | float]:
+    """A table cell's `style="text-align: …"` (markdown-it's way of keeping `:---:`), kept on its span."""
+    style = token.attrs.get("style") if token.type in ("th_open", "td_open") else None
+    return {"style": style} if style else {}
+
+
+def _note_span(css_class: str, inside: list[Token]) -> list[Token]:
+    """`inside` wrapped in `<span class="css_class">`."""
+    return [Token("note_span_open", "span", 1, attrs={"class": css_class}), *inside,
+            Token("note_span_close", "span", -1)]
 
 
 def _template_diagnostic(exc: Exception, site: ResolvedSite) -> Diagnostic:

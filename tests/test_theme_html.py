@@ -61,6 +61,22 @@ annotations:
   - id: inner
     quote: "inner one"
     note: "The inner of two nested phrases."
+  - id: blocky
+    quote: "a note made of blocks"
+    note: |
+      A note may hold what Markdown makes blocks of:
+
+      ```
+      code kept as written
+      ```
+
+      ---
+
+      | Year | Event |
+      |:-----|------:|
+      | 2015 | JCPOA |
+
+      ## A heading
 ---
 
 Alpha, Beta and Gamma share this short line.
@@ -74,6 +90,8 @@ more than one line on a phone and on a tablet, which is where notes open in plac
 > Someone said these words inside a quotation, and a note explains them.
 
 Last, an outer phrase that holds an inner one, to show nested marks.
+
+This sentence has a note made of blocks, and it goes on after the note.
 """
 
 
@@ -130,11 +148,24 @@ def test_every_note_has_a_labelled_toggle_number_and_role(site: Path, page_path:
 @pytest.mark.parametrize("page_path", [BUNDLED_ARTICLE, CROWDED_ARTICLE])
 def test_notes_are_phrasing_content_so_the_paragraph_stays_whole(site: Path, page_path: str) -> None:
     page = parse_html(site / page_path)
-    blocks = {"div", "p", "ul", "ol", "li", "blockquote", "section", "aside", "details", "table", "h1", "h2", "h3"}
+    blocks = {"div", "p", "ul", "ol", "li", "blockquote", "section", "aside", "details", "table", "thead", "tbody",
+              "tr", "th", "td", "pre", "hr", "h1", "h2", "h3", "h4", "h5", "h6"}
     for note in notes_of(page):
         inside = {tag.name for tag in note.find_all(True)}
         assert not inside & blocks, f"{note['id']} holds block elements {inside & blocks}"
         assert note.find_parent(["p", "li", "blockquote", "h1", "h2", "h3", "td"]) is not None
+
+
+def test_a_note_made_of_blocks_keeps_its_code_rule_and_table_and_the_sentence_goes_on(site: Path) -> None:
+    page = parse_html(site / CROWDED_ARTICLE)
+    note = one(page, "#note-blocky")
+    assert one(note, ".note-code code").get_text() == "code kept as written"
+    assert note.select(".note-rule")
+    cells = [[cell.get_text() for cell in row.select(".note-th, .note-td")] for row in note.select(".note-tr")]
+    assert cells == [["Year", "Event"], ["2015", "JCPOA"]]
+    assert attr(note.select(".note-td")[1], "style") == "text-align:right"
+    paragraph = note.find_parent("p")
+    assert paragraph is not None and paragraph.get_text().endswith("and it goes on after the note.")
 
 
 def test_no_space_is_added_between_a_phrase_and_the_punctuation_after_it(site: Path) -> None:
