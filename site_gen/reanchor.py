@@ -7,8 +7,8 @@ passage occurs more than once, the author's prefix/suffix pick the occurrence
 its quote, which links point to (`#ann-<id>`): a fix that rewrites its quote
 also writes that id as `id:`, so the links keep working. The front
 matter is then edited *as text*: the value of each of those keys is replaced
-where it stands (located with PyYAML's node marks), a missing `prefix:` or
-`suffix:` is added on the line after `quote:` at its indentation, and every
+where it stands (located with PyYAML's node marks), a missing `id:`, `prefix:`
+or `suffix:` is added on the line after `quote:` at its indentation, and every
 other byte of the file (comments, key order, quoting, blank lines, BOM, CRLF)
 stays as it was. A YAML round-trip (load, change, dump) would reformat the
 whole header, which is why we do not use one. Each edit is checked by parsing
@@ -68,7 +68,8 @@ class Fix:
         parts += [f"{name} \"{old}\" -> \"{new}\"" for name, old, new in (
             ("prefix", annotation.prefix, self.suggestion.prefix), ("suffix", annotation.suffix, self.suggestion.suffix))
             if new is not None]
-        parts += [f"id: \"{self.kept_id}\" written, so links to #ann-{self.kept_id} keep working"] if self.kept_id else []
+        if self.kept_id:
+            parts.append(f"id: \"{self.kept_id}\" written, so links to #ann-{self.kept_id} keep working")
         return f"annotation '{annotation.id}': " + ", ".join(parts)
 
 
