@@ -40,7 +40,7 @@ from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, sorted_diagnostics
 from site_gen.output import MemorySink
 from site_gen.report import print_diagnostics
-from site_gen.serve import BuildFn, BuildOutcome, LiveSite, PreviewServer
+from site_gen.serve import BuildFn, BuildOutcome, LiveSite, PreviewServer, first_generation
 from site_gen.watch import (
     Change,
     ChangeKind,
@@ -66,7 +66,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_site_arguments(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: 127.0.0.1, this machine only)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
     serve.add_argument("--open", action="store_true", help="open the site in the default web browser")
     serve.add_argument("--poll", action="store_true",
                        help="poll for changes instead of OS events (Docker volumes, network mounts)")
@@ -107,7 +107,7 @@ class _Session:
 
     def start(self) -> None:
         """Bind, build once, start watching, catch up on edits made meanwhile, then serve."""
-        self.server = bind(self.args.host, self.args.port, LiveSite())
+        self.server = bind(self.args.host, self.args.port, LiveSite(first_generation()))
         print("building the site ...", flush=True)
         self._publish((), catch_up=False)  # no thread runs yet, so the build may fork workers
         self.watcher = Watcher(watch_targets(self.args.config, self.config), self.changes, poll=self.args.poll)
@@ -126,14 +126,20 @@ class _Session:
             with self.interrupts.waiting():
                 batch = next_batch(self.changes, debouncer, time.monotonic, self.interrupts.stop,
                                    idle=self.build.idle)
-            self._publish(batch, catch_up=False)
-            if any(change.kind is ChangeKind.CONFIG for change in batch):
+            config_changed = any(change.kind is ChangeKind.CONFIG for change in batch)
+            roots_changed = any(self.watcher.targets.is_root(change.path) for change in batch)
+            if roots_changed:  # content/ or a theme folder deleted or made anew: its old watch is gone
+                self.watcher.reschedule()
+            self._publish(batch, catch_up=False, full=config_changed or roots_changed)
+            if config_changed:
                 _retarget(self.watcher, self.args.config)
 
-    def _publish(self, batch: tuple[Change, ...], catch_up: bool) -> None:
+    def _publish(self, batch: tuple[Change, ...], catch_up: bool, full: bool = False) -> None:
+        """Build and publish; `full`: look at every source, not only the batch's (site.yaml may
+        name another content folder; a folder made anew brings files no event named)."""
         self.interrupts.check()
         assert self.server is not None
-        _build_and_publish(self.server.site, self.build, batch, self.args.config, catch_up)
+        _build_and_publish(self.server.site, self.build, batch, self.args.config, catch_up, full)
 
     def close(self) -> None:
         """Stop within about a second: event streams, the listening socket, the observer, build workers."""
@@ -257,6 +263,17 @@ def bind(host: str, port: int, site: LiveSite) -> PreviewServer:
                          "    check --host: it must be an address of this machine, e.g. 127.0.0.1") from None
 
 
+def _port(text: str) -> int:
+    """A TCP port number, 0-65535 (argparse turns the ValueError into a usage error, not a traceback)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: '{text}'") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535 (0 picks a free one), not {port}")
+    return port
+
+
 def watch_targets(config_file: Path, config: SiteConfig) -> WatchTargets:
     """The sources of the site: site.yaml, content, the project's themes/ and the chosen theme; never output/."""
     return WatchTargets.of(config_file, config.content_path, [config.root / "themes", config.theme_paths()[0]],
@@ -304,10 +321,10 @@ class SiteBuilder:
 
 
 def _build_and_publish(site: LiveSite, build: BuildFn, batch: tuple[Change, ...], config_file: Path,
-                       catch_up: bool = False) -> None:
+                       catch_up: bool = False, full: bool = False) -> None:
     """Build, swap the result in, and say in one line what happened (a catch-up build only if it found edits)."""
     before = site.state
-    state = site.publish(build(frozenset(change.path for change in batch) if batch else None))
+    state = site.publish(build(frozenset(change.path for change in batch) if batch and not full else None))
     why = f" after {describe(batch, config_file.resolve().parent)}" if batch else ""
     changed = len(state.changed)
     if state.errors and not (catch_up and before.errors == state.errors):

@@ -97,11 +97,20 @@ class SiteState:
     """The paths whose bytes differ from the state before (added and removed ones too)."""
 
 
+def first_generation() -> int:
+    """A generation no earlier server process can have reached: the clock in milliseconds (each
+    generation is a build, so a server never counts faster than the clock). A tab left open
+    while the server was stopped and the files edited then meets another generation when it
+    reconnects, and reloads; counting from 0 in every process, it saw "1" again and kept its old page."""
+    return time.time_ns() // 1_000_000
+
+
 class LiveSite:
     """The state being served; swapped whole after each build, waking the event streams."""
 
-    def __init__(self) -> None:
-        self._state = SiteState()
+    def __init__(self, generation: int = 0) -> None:
+        """`generation`: where the count starts (serve starts it at the clock, in ms: see `first_generation`)."""
+        self._state = SiteState(generation)
         self._changed = threading.Condition()
         self._closed = False
         self._clients = 0

@@ -112,6 +112,10 @@ class WatchTargets:
             return [(folder, True) for folder in chosen]
         return [(root, False)] + [(folder, True) for folder in chosen]
 
+    def is_root(self, path: Path) -> bool:
+        """Whether `path` is the content folder or a theme folder itself (watched recursively, if it exists)."""
+        return path == self.content or path in self.themes
+
     def classify(self, path: Path, is_directory: bool = False) -> ChangeKind | None:
         """The kind of a changed path, or None when it is not a source of the site."""
         if path == self.config_file:
@@ -291,6 +295,12 @@ class Watcher:
         self._observer.unschedule_all()
         self.targets = targets
         self._schedule(targets)
+
+    def reschedule(self) -> None:
+        """Watch the targets' folders afresh: a watched folder deleted (`rm -rf content`, a branch
+        switch) took its watch with it, and the same folder made anew is a new folder to the kernel."""
+        self._observer.unschedule_all()
+        self._schedule(self.targets)
 
     def stop(self, timeout: float = 1.0) -> None:
         """Stop the observer thread, waiting at most `timeout` seconds."""

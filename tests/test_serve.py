@@ -9,6 +9,7 @@ wait is bounded (see tests/serve_harness.py).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import run_cli
 from serve_harness import PROJECT, EventStream, ServeProcess, atomic_write, wait_until
 
 from site_gen.cli import main
@@ -33,6 +35,7 @@ from site_gen.serve import (
     PreviewServer,
     changed_paths,
     content_type,
+    first_generation,
     inject_reload_script,
     resolve_request,
 )
@@ -414,6 +417,59 @@ def test_polling_sees_an_edit(small_site: Path) -> None:
                           encoding="utf-8")
         stream.build_after(build, timeout=10)
         assert "Polled text" in texts(server.get("/articles/alpha.html").body)
+
+
+def test_a_content_dir_switch_in_site_yaml_shows_the_other_folders_pages(serve_small: ServeProcess,
+                                                                          small_site: Path) -> None:
+    """A saved site.yaml is a look at every source: `content_dir: content2` shows content2's text
+    (the batch named only site.yaml, and content2's files have the same names as content's)."""
+    shutil.copytree(small_site / "content", small_site / "content2")
+    source = small_site / "content2/articles/alpha.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("The text mentions", "Other folder mentions"),
+                      encoding="utf-8")
+    stream = serve_small.events()
+    build = stream.hello().data["build"]
+    with open(small_site / "site.yaml", "a", encoding="utf-8") as config:
+        config.write("content_dir: content2\n")
+    stream.build_after(build)
+    assert "Other folder mentions" in texts(serve_small.get("/articles/alpha.html").body)
+
+
+def test_a_content_folder_deleted_and_made_anew_is_watched_again(serve_small: ServeProcess, small_site: Path,
+                                                               tmp_path: Path) -> None:
+    """`rm -rf content`, then the folder back (a branch switch, a sync tool): its old watch went
+    with it; edits in the new folder must still reach the pages."""
+    stream = serve_small.events()
+    build = stream.hello().data["build"]
+    shutil.copytree(small_site / "content", tmp_path / "saved")
+    shutil.rmtree(small_site / "content")
+    build = stream.build_after(build).data["build"]
+    shutil.copytree(tmp_path / "saved", small_site / "content")
+    build = stream.build_after(build).data["build"]
+    assert serve_small.status()["errors"] == []
+    source = small_site / "content/articles/alpha.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("The text mentions", "Recreated folder mentions"),
+                      encoding="utf-8")
+    stream.build_after(build)
+    assert "Recreated folder mentions" in texts(serve_small.get("/articles/alpha.html").body)
+
+
+def test_a_restarted_server_counts_generations_past_the_last_one() -> None:
+    """A tab left open while serve was stopped reloads when it reconnects: the new process's
+    generation cannot be one the old process served (both used to start at 1)."""
+    first = LiveSite(first_generation())
+    first.publish(BuildOutcome({"index.html": b"old"}, (), 0.1))
+    time.sleep(0.01)
+    second = LiveSite(first_generation())
+    second.publish(BuildOutcome({"index.html": b"new"}, (), 0.1))
+    assert second.state.generation > first.state.generation
+
+
+@pytest.mark.parametrize("port", ["70000", "-5", "x"])
+def test_a_port_out_of_range_is_a_usage_error(small_site: Path, port: str) -> None:
+    result = run_cli("serve", "--port", port, cwd=small_site)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: argument --port: " in result.stderr
 
 
 def test_a_busy_port_is_a_clear_error(small_site: Path, monkeypatch: pytest.MonkeyPatch,
