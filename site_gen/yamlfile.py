@@ -56,10 +56,10 @@ def load_yaml(text: str, path: str, line_offset: int = 0) -> LocatedYaml:
         if node is None:
             return LocatedYaml(None, {(): start})
         located = LocatedYaml(None)
-        located.value = _Converter(loader, located, path, line_offset).convert(node, ())
+        located.value = _Converter(loader, located, path, line_offset, text).convert(node, ())
         return located
     except yaml.MarkedYAMLError as exc:
-        raise DiagnosticError([_yaml_error(exc, path, line_offset)]) from None
+        raise DiagnosticError([_yaml_error(exc, path, line_offset, text)]) from None
     except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position in the text
         raise DiagnosticError([_reader_error(exc, text, path, line_offset)]) from None
     except yaml.YAMLError as exc:  # errors without a mark (rare): still say where
@@ -112,9 +112,22 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str, line_offse
                  "delete the invisible character (copied from another program?), or write it as an escape in double quotes")
 
 
-def _location(node: yaml.Node, path: str, line_offset: int) -> SourceLocation:
-    mark = node.start_mark
-    return SourceLocation(path, mark.line + 1 + line_offset, mark.column + 1)
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+"""Characters YAML counts as line breaks (NEL, line and paragraph separators) and files do not:
+in a text holding one, PyYAML's line numbers run ahead of the file's."""
+
+
+def _line_and_column(mark: Any, text: str) -> tuple[int, int]:
+    """A mark's 1-based line and column as the file counts them (lines end at LF only)."""
+    if not _OTHER_BREAKS.search(text):
+        return mark.line + 1, mark.column + 1
+    index = min(mark.index, len(text))
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+def _location(node: yaml.Node, path: str, line_offset: int, text: str) -> SourceLocation:
+    line, col = _line_and_column(node.start_mark, text)
+    return SourceLocation(path, line + line_offset, col)
 
 
 class _Converter:
@@ -124,17 +137,18 @@ class _Converter:
     expand without bound nor make a value contain itself (`a: &a [*a]`).
     """
 
-    def __init__(self, loader: yaml.SafeLoader, located: LocatedYaml, path: str, line_offset: int):
+    def __init__(self, loader: yaml.SafeLoader, located: LocatedYaml, path: str, line_offset: int, text: str):
         self.loader = loader
         self.located = located
         self.path = path
         self.line_offset = line_offset
+        self.text = text
         self.count = 0
         self.inside: set[int] = set()
 
     def where(self, node: yaml.Node) -> SourceLocation:
         """The file location of a node."""
-        return _location(node, self.path, self.line_offset)
+        return _location(node, self.path, self.line_offset, self.text)
 
     def convert(self, node: yaml.Node, key_path: KeyPath) -> Any:
         """The plain value of `node`, stored at `key_path`."""
@@ -216,17 +230,20 @@ _YAML_HINTS = (
 """Substring of PyYAML's problem -> what the author should do about it."""
 
 
-def _yaml_error(exc: yaml.MarkedYAMLError, path: str, line_offset: int) -> Any:
+def _yaml_error(exc: yaml.MarkedYAMLError, path: str, line_offset: int, text: str) -> Any:
     mark = exc.problem_mark or exc.context_mark
     if exc.context_mark and "end of stream" in (exc.problem or "") and "quoted scalar" in (exc.context or ""):
         mark = exc.context_mark  # an unclosed quote: point where it opens, not at the end of the text
-    line = (mark.line + 1 if mark else 1) + line_offset
-    col = mark.column + 1 if mark else 1
+    line, col = _line_and_column(mark, text) if mark else (1, 1)
     problem = exc.problem or "invalid YAML"
     if exc.context:
         problem = f"{problem} ({exc.context})"
     context = exc.context_mark
-    opened = f"line {context.line + 1 + line_offset}, column {context.column + 1}" if context else "the value"
+    opened = "the value"
+    if context:
+        context_line, context_col = _line_and_column(context, text)
+        opened = f"line {context_line + line_offset}, column {context_col}"
+    line += line_offset
     hint = next((text.format(context=opened) for key, text in _YAML_HINTS if key in problem),
                 "check the YAML syntax here; putting the value in quotes often helps")
     return error(SourceLocation(path, line, col), f"invalid YAML: {problem}", hint)

@@ -121,6 +121,14 @@ def yaml_escaped_control_character(root: Path) -> None:
     (root / ARTICLE).write_text(text.replace(title, 'title: "Summit\\x07 in Tehran"'), encoding="utf-8")
 
 
+def yaml_line_separators(root: Path) -> None:
+    """A summary holding NEL and LINE SEPARATOR (YAML counts them as line breaks, the file does not),
+    then a wrong value on the next line: the error must point at that line of the file."""
+    text = (BASE / ARTICLE).read_text(encoding="utf-8")
+    text = text.replace("summary: The leaders met in Tehran.", "summary: \"The leaders\u0085met in\u2028Tehran.\"")
+    (root / ARTICLE).write_text(text.replace("tags: [iran, russia]", "tags: 7"), encoding="utf-8")
+
+
 def symlink_out_of_content(root: Path) -> None:
     """A page that is a symlink to a good page outside content/ (it must not be published)."""
     (root / "outside.md").write_text("---\ntitle: Outside\ndate: 2022-07-19\n---\nPrivate.\n", encoding="utf-8")
@@ -132,7 +140,7 @@ GENERATED: dict[str, Callable[[Path], None]] = {
     "symlink-loop": symlink_loop, "image-symlink-loop": image_symlink_loop, "unreadable-file": unreadable_file, "fifo-page": fifo_page,
     "folder-named-md": folder_named_md, "crlf-line-numbers": crlf_line_numbers,
     "symlink-out-of-content": symlink_out_of_content, "yaml-control-character": yaml_control_character,
-    "body-control-character": body_control_character, "yaml-escaped-control-character": yaml_escaped_control_character,
+    "body-control-character": body_control_character, "yaml-line-separators": yaml_line_separators, "yaml-escaped-control-character": yaml_escaped_control_character,
 }
 
 
