@@ -65,6 +65,21 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def readable_slug(text: str) -> str:
+    """`slugify`, unless that would drop letters no ASCII spelling exists for (日本, Россия, Ωμέγα):
+    then the words as written, lower case, joined by hyphens. For tag pages and heading ids, which
+    need no ASCII: every non-Latin tag shared one page "tags/tag.html", a heading got `id=""`."""
+    if text.isascii() or not any(_unspellable(ch) for ch in text):
+        return slugify(text)
+    return re.sub(r"[\W_]+", "-", unicodedata.normalize("NFKC", text).casefold()).strip("-")
+
+
+def _unspellable(char: str) -> bool:
+    """A letter that `slugify` would drop (its decomposition holds no ASCII letter)."""
+    return char.isalpha() and not char.isascii() and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore")
+
+
 def _header(split: SplitPage, path: str) -> tuple[LocatedYaml, dict]:
     doc = load_yaml(split.header, path, line_offset=1)
     if doc.value is None:

@@ -13,13 +13,15 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.common.utils import escapeHtml
 from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.anchors.index import unique_slug
 
-from site_gen.frontmatter import slugify
+from site_gen.frontmatter import readable_slug
 
 WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
 LinkUrl = Callable[[Token], "str | None"]
@@ -30,10 +32,37 @@ def make_parser(allow_html: bool = False) -> MarkdownIt:
     """A fresh parser for page bodies: raw HTML off unless the site allows it (#8)."""
     md = MarkdownIt("commonmark", {"html": allow_html, "typographer": False})
     md.enable(["table", "strikethrough"])
-    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=slugify)
+    md.use(anchors_plugin, min_level=2, max_level=4, slug_func=heading_id)
+    md.core.ruler.after("anchor", "heading_ids_apart", _heading_ids_apart)
     md.use(wikilink_plugin)
     md.validateLink = _safe_link  # type: ignore[method-assign]
     return md
+
+
+def heading_id(title: str) -> str:
+    """A heading's id: its words as a slug, or "section" for a title with none ("???"), so no
+    heading gets `id=""` (the anchors plugin numbers repeats: section, section-1, ...)."""
+    return readable_slug(title) or "section"
+
+
+THEME_IDS = frozenset({"main", "article-title", "backlinks-title", "index-title", "related-title", "sources-title",
+                       "tag-title", "tags-title", "topic-previews", "topic-title", "topics-title", "site-search-input",
+                       "site-search-results", "site-search-status"})
+"""Ids the default theme gives elements of its pages (docs/themes.md): no heading takes one."""
+NOTE_ID_PREFIXES = ("ann-", "note-", "toggle-")
+"""An annotation ID gives its page the ids ann-ID (the phrase), note-ID and toggle-ID (the note)."""
+
+
+def _heading_ids_apart(state: StateCore) -> None:
+    """Renumber a heading whose id another element of the page has: "## Main" took the skip
+    link's `main`, "## Ann Foo" the phrase of annotation `foo` (`ann-foo`), so links led elsewhere."""
+    annotations = state.env.get("annotations") if isinstance(state.env, dict) else None
+    reserved = THEME_IDS | {prefix + a.id for a in annotations or () for prefix in NOTE_ID_PREFIXES}
+    headings = [t for t in state.tokens if t.type == "heading_open" and t.attrGet("id")]
+    taken = set(reserved) | {str(t.attrGet("id")) for t in headings}
+    for token in headings:
+        if token.attrGet("id") in reserved:
+            token.attrSet("id", unique_slug(str(token.attrGet("id")), taken))
 
 
 def _safe_link(url: str) -> bool:

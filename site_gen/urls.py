@@ -11,7 +11,7 @@ import posixpath
 from functools import lru_cache
 from urllib.parse import quote
 
-from site_gen.frontmatter import slugify
+from site_gen.frontmatter import readable_slug
 
 ARTICLE_DIR = "articles"
 TOPIC_DIR = "topics"
@@ -43,7 +43,7 @@ def tag_path(tag: str) -> str:
 
 def tag_slug(tag: str) -> str:
     """Tags are written by authors as they like ("Nuclear deal"); their page name is a slug."""
-    return slugify(tag) or "tag"
+    return readable_slug(tag) or "tag"
 
 
 def relative_url(from_page: str, to_path: str, fragment: str = "") -> str:

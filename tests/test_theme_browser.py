@@ -174,7 +174,7 @@ def test_narrow_screen_notes_open_in_place_under_their_line(open_page: Callable,
     geo = page.evaluate(GEOMETRY_JS)
     assert not any(n["visible"] for n in geo["notes"]), "notes wait to be asked for"
     for number, note_id in [(n["number"], n["id"]) for n in geo["notes"]]:
-        page.tap(f'label[for="note-toggle-{note_id.removeprefix("note-")}"]')
+        page.tap(f'label[for="toggle-{note_id.removeprefix("note-")}"]')
         geo = page.evaluate(GEOMETRY_JS)
         shown = [n for n in geo["notes"] if n["visible"]]
         assert [n["number"] for n in shown] == [number], "one note open at a time"
@@ -200,7 +200,7 @@ def test_hover_shows_the_note_as_a_popover_without_moving_the_text(open_page: Ca
     page.hover('mark.annotation[data-note="3"]')
     note = page.locator('.sidenote[data-note="3"]')
     assert note.is_visible() and "is-popover" in note.get_attribute("class")
-    box, label = note.bounding_box(), page.locator('label[for="note-toggle-crimea"]').bounding_box()
+    box, label = note.bounding_box(), page.locator('label[for="toggle-crimea"]').bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 768
     assert label["y"] + label["height"] <= box["y"] + 1 or box["y"] + box["height"] <= label["y"] + 1
     assert page.evaluate(GEOMETRY_JS)["text"] == before, "a popover lifts the note out of the text"
@@ -317,7 +317,7 @@ def test_no_horizontal_scrolling_from_320_px_up(open_page: Callable, path: str) 
         page.wait_for_timeout(50)  # the margin layout runs on the next frame
         assert page.evaluate("document.documentElement.scrollWidth") <= width, f"sideways scrolling at {width} px"
         if path == BUNDLED_ARTICLE and width < 1200:
-            page.click('label[for="note-toggle-nato-dangerous-entity"]')  # long source titles and URLs
+            page.click('label[for="toggle-nato-dangerous-entity"]')  # long source titles and URLs
             assert page.evaluate("document.documentElement.scrollWidth") <= width, f"an open note at {width} px"
             page.keyboard.press("Escape")
 
@@ -327,7 +327,7 @@ def test_article_screenshots(open_page: Callable, shots: list[Path], width: int)
     page = open_page(BUNDLED_ARTICLE, width)
     save(page, shots, f"article-{width}")
     if width < 1200:
-        page.click('label[for="note-toggle-crimea"]')
+        page.click('label[for="toggle-crimea"]')
         page.locator("#note-crimea").scroll_into_view_if_needed()
         save(page, shots, f"article-{width}-note-open", full_page=False)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
@@ -384,7 +384,7 @@ def test_axe_finds_no_serious_or_critical_violations(open_page: Callable, path: 
 
     page = open_page(path, width, color_scheme=scheme)
     if path == CROWDED_ARTICLE:
-        page.click('label[for="note-toggle-alpha"]')  # audit an opened note too
+        page.click('label[for="toggle-alpha"]')  # audit an opened note too
     results = Axe().run(page)
     bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert not bad, "\n".join(f"{v['id']} ({v['impact']}): {v['help']}: {[n['target'] for n in v['nodes'][:5]]}"

@@ -282,3 +282,48 @@ def test_a_misspelt_template_variable_is_an_error_at_the_template_line(tmp_site)
     assert ("themes/mine/templates/article.html:3:1: error: template error: "
             "'ArticleSummary object' has no attribute 'titel'") in result.stderr
     assert "docs/themes.md" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ids_on_a_page_are_unique_and_headings_in_any_script_get_one(tmp_site) -> None:
+    """A heading never takes an id the theme or an annotation gives (the skip link's `main`, a
+    phrase's `ann-foo`), and headings and tags in scripts with no ASCII spelling get ids and pages."""
+    root = tmp_site({"content/articles/a.md": """\
+        ---
+        title: "A"
+        date: 2022-07-19
+        summary: "Headings and tags in several scripts."
+        tags: [日本, Россия, iran]
+        annotations:
+          - id: foo
+            quote: "a phrase"
+            note: "The note."
+          - id: toggle-foo
+            quote: "another phrase"
+            note: "Its id once made the same toggle id as foo's."
+        ---
+
+        ## Main
+
+        ## Ann Foo
+
+        Here is a phrase, and another phrase.
+
+        ## Ωμέγα
+
+        ## Ωμέγα
+
+        ## ???
+        """})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 0, result.stderr
+    page = parse_html(root / "output/articles/a.html")
+    ids = [str(tag["id"]) for tag in page.find_all(id=True)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    headings = [str(h.get("id")) for h in page.select(".article-body h2")]
+    assert headings == ["main-1", "ann-foo-1", "ωμέγα", "ωμέγα-1", "section"]
+    assert one(page, "mark#ann-foo").get_text() == "a phrase"
+    tag_links = {a.get_text(): str(a["href"]) for a in page.select('a[href*="tags/"]') if a.get_text() != "Tags"}
+    assert {name: tag_links.get(name) for name in ("日本", "Россия")} == {
+        "日本": "../tags/%E6%97%A5%E6%9C%AC.html", "Россия": "../tags/%D1%80%D0%BE%D1%81%D1%81%D0%B8%D1%8F.html"}
+    assert "日本" in parse_html(root / "output/tags/日本.html").get_text()
+    assert "Россия" in parse_html(root / "output/tags/россия.html").get_text()
