@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
 
 from site_gen.daemon import DEFAULT_IDLE_TIMEOUT, auto_start_wanted, build_on_daemon, spawn
 
@@ -45,9 +44,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _base_url(text: str) -> str:
     """`--base-url` must be an absolute http(s) URL, like base_url in site.yaml."""
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise argparse.ArgumentTypeError(f"not an absolute http(s) URL: {text!r} (e.g. https://example.org/notes/)")
+    from site_gen.config import base_url_problem  # pylint: disable=import-outside-toplevel  # only with --base-url: the client stays light
+    problem = base_url_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"the URL {problem}: {text!r} (e.g. https://example.org/notes/)")
     return text
 
 

@@ -8,6 +8,7 @@ No executable config and no module globals: a `SiteConfig` is passed down.
 from __future__ import annotations
 
 import posixpath
+from urllib.parse import urlsplit
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,25 @@ def _check_project_folders(reader: MappingReader, settings: dict) -> None:
             reader.fail(key, f"'{key}' must be a folder inside the project, not '{printable(value)}'", hint)
 
 
+def base_url_problem(url: str) -> str | None:
+    """What is wrong with a site's published address (site.yaml's base_url, `--base-url`), if anything.
+
+    Feeds, sitemaps and canonical links append page paths to it: "http://" gave `http:/feed.xml`,
+    a query or fragment ended up in the middle of every address."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # pylint: disable=pointless-statement  # a port that is not a number raises here
+    except ValueError:
+        return "must be an absolute http(s) URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an absolute http(s) URL"
+    if any(c.isspace() for c in parts.netloc):
+        return "must not hold spaces in its host"
+    if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
+        return "must not have a ?query or #fragment (page paths are added after it)"
+    return None
+
+
 def bundled_theme_path() -> Path:
     """The default theme shipped with site-gen (`themes/default` in the project)."""
     here = Path(__file__).resolve().parent
@@ -129,8 +149,9 @@ def load_config(config_file: Path) -> SiteConfig:
     settings: dict[str, Any] = {name: reader.string(name, getattr(defaults, name)) for name in _STRING_FIELDS}
     settings["allow_html"] = reader.boolean("allow_html", defaults.allow_html)
     settings["paginate"] = reader.integer("paginate", defaults.paginate, minimum=0)
-    if settings["base_url"] and not settings["base_url"].startswith(("http://", "https://")):
-        reader.fail("base_url", "base_url must be an absolute http(s) URL", "e.g. base_url: https://example.org/notes/")
+    problem = base_url_problem(settings["base_url"]) if settings["base_url"] else None
+    if problem:
+        reader.fail("base_url", f"base_url {problem}", "e.g. base_url: https://example.org/notes/")
     _check_locale_settings(reader, settings)
     _check_project_folders(reader, settings)
     if diagnostics:

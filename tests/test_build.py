@@ -244,3 +244,25 @@ def test_module_entry_point_and_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("site-gen ")
 
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("http://", "must be an absolute http(s) URL"),
+    ("https://exa mple.org/", "must not hold spaces in its host"),
+    ("https://example.org/notes?x=1#frag", "must not have a ?query or #fragment"),
+    ("ftp://example.org/", "must be an absolute http(s) URL"),
+])
+def test_base_url_is_checked_alike_in_site_yaml_and_on_the_command_line(tmp_site, url: str, problem: str) -> None:
+    """Feeds and sitemaps append page paths to it: "http://" made `http:/feed.xml`."""
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE}, site_yaml=f'title: T\nbase_url: "{url}"\n')
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1 and f"site.yaml:2:11: error: base_url {problem}" in result.stderr
+    (root / "site.yaml").write_text("title: T\n", encoding="utf-8")
+    flag = run_cli("build", "--base-url", url, cwd=root)
+    assert flag.returncode == 2 and f"argument --base-url: the URL {problem}" in flag.stderr
+
+
+def test_an_upper_case_scheme_is_a_good_base_url_in_both_places(tmp_site) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE}, site_yaml='title: T\nbase_url: "HTTPS://example.org/"\n')
+    assert run_cli("build", cwd=root).returncode == 0
+    assert run_cli("build", "--base-url", "HTTPS://example.org/", cwd=root).returncode == 0

@@ -196,7 +196,7 @@ def test_base_url_option_overrides_site_yaml_and_is_checked(tmp_site) -> None:
     assert "https://new.example/notes/feed.xml" in (root / "output" / "feed.xml").read_text(encoding="utf-8")
     bad = cli(root, "build", "--base-url", "new.example/notes")
     assert bad.returncode == 2
-    assert "--base-url: not an absolute http(s) URL: 'new.example/notes'" in bad.stderr
+    assert "--base-url: the URL must be an absolute http(s) URL: 'new.example/notes'" in bad.stderr
 
 
 # -- dates ---------------------------------------------------------------------------------
