@@ -196,8 +196,10 @@ class Publisher:
             return render_sitemap(self.site, published_articles(self.site))
         return render_robots(self.site.config)
 
-    def page_meta(self, path: str, title: str) -> PageMeta:
-        """Meta for the page at `path` (an output path), whose `<title>` text is `title`."""
+    def page_meta(self, path: str, title: str, link: Callable[[str], str] | None = None) -> PageMeta:
+        """Meta for the page at `path` (an output path), whose `<title>` text is `title`; `link`
+        makes its links to other outputs (relative to `path` unless given: see `_SiteRenderer._linker`)."""
+        link = link or partial(relative_url, path)
         config = self.site.config
         subject = _meta_subject(self.site, path)
         article = subject if isinstance(subject, Article) else None
@@ -213,12 +215,12 @@ class Publisher:
             modified=rfc3339(article.updated, config.timezone) if article and article.updated else "",
             tags=article.tags if article else (), locale=config.language.replace("-", "_"),
             noindex=bool(article and article.draft) or path == "404.html",
-            feed_url=relative_url(path, FEED_PATH) if absolute else "",
-            tag_feed_url=relative_url(path, tag_feed_path(tag)) if absolute and tag else "",
-            annotations_url=relative_url(path, annotations_path(article.slug)) if article else "",
-            annotations_type=JSONLD_TYPE, search_index_url=relative_url(path, SEARCH_INDEX_PATH),
-            search_library_url=relative_url(path, "static/vendor/minisearch.js"),
-            root_url=relative_url(path, "index.html").removesuffix("index.html"))
+            feed_url=link(FEED_PATH) if absolute else "",
+            tag_feed_url=link(tag_feed_path(tag)) if absolute and tag else "",
+            annotations_url=link(annotations_path(article.slug)) if article else "",
+            annotations_type=JSONLD_TYPE, search_index_url=link(SEARCH_INDEX_PATH),
+            search_library_url=link("static/vendor/minisearch.js"),
+            root_url=link("index.html").removesuffix("index.html"))
 
 
 def _meta_subject(site: ResolvedSite, path: str) -> object:

@@ -547,9 +547,10 @@ class _SiteRenderer:
     # -- pieces ----------------------------------------------------------------------------
 
     def _page(self, template_name: str, path: str, **context: object) -> bytes:
-        context["site"] = self._site_view(path)
-        context["url"] = partial(relative_url, path)
-        context["meta"] = self.publisher.page_meta(path, str(context.get("page_title") or ""))
+        link = self._linker(path)
+        context["site"] = self._site_view(path, link)
+        context["url"] = link
+        context["meta"] = self.publisher.page_meta(path, str(context.get("page_title") or ""), link)
         try:
             html = self.env.get_template(template_name).render(**context)
         except DiagnosticError:
@@ -558,11 +559,19 @@ class _SiteRenderer:
             raise DiagnosticError([_template_diagnostic(exc, self.site)]) from None
         return html.encode("utf-8")
 
-    def _site_view(self, path: str) -> SiteView:
+    def _linker(self, path: str) -> Callable[[str], str]:
+        """How the page at `path` links to other outputs: relatively (any sub-path, from disk), but the
+        404 page absolutely when the site's address is known: a host serves it at whatever address
+        was missing (`/articles/typo.html`), where its relative links would lead nowhere."""
+        base = self.site.config.base_url
+        if path == "404.html" and base:
+            return partial(absolute_url, base)
+        return partial(relative_url, path)
+
+    def _site_view(self, path: str, link: Callable[[str], str]) -> SiteView:
         config = self.site.config
-        return SiteView(config.title, config.description, config.language, relative_url(path, "index.html"),
-                        relative_url(path, topic_path("index")), relative_url(path, tag_path("index")),
-                        relative_url(path, "static/style.css"), relative_url(path, "static/site.js"),
+        return SiteView(config.title, config.description, config.language, link("index.html"),
+                        link(topic_path("index")), link(tag_path("index")), link("static/style.css"), link("static/site.js"),
                         absolute_url(config.base_url, path) if config.base_url else "", f"site-gen {__version__}")
 
     def _summary(self, article: Article, path: str) -> ArticleSummary:

@@ -105,6 +105,14 @@ def first_generation() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _not_found_headers(path: str, files: Mapping[str, bytes]) -> dict[str, str]:
+    """For a missing page below the top folder, a `Refresh` to the site's 404 page: it links
+    relatively from the top folder, so shown at /articles/typo.html its stylesheet and links would
+    point into articles/. The answer stays a 404 (for link checkers); a browser moves on to
+    /404.html, where the page works. (A `<base>` would not do: the theme's CSP forbids it.)"""
+    return {"Refresh": "0; url=/404.html"} if "/" in path and "404.html" in files else {}
+
+
 class LiveSite:
     """The state being served; swapped whole after each build, waking the event streams."""
 
@@ -328,7 +336,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         elif found.status == HTTPStatus.NOT_FOUND:
             page = state.files.get("404.html") or _NOT_FOUND.format(path=html.escape(found.path)).encode()
             self._send(found.status, inject_reload_script(page, found.path, state.generation),
-                       content_type("404.html"), send_body)
+                       content_type("404.html"), send_body, _not_found_headers(found.path, state.files))
         else:
             data = state.files[found.path]
             if found.path.endswith(".html"):

@@ -266,3 +266,17 @@ def test_an_upper_case_scheme_is_a_good_base_url_in_both_places(tmp_site) -> Non
     root = tmp_site({"content/articles/a.md": GOOD_ARTICLE}, site_yaml='title: T\nbase_url: "HTTPS://example.org/"\n')
     assert run_cli("build", cwd=root).returncode == 0
     assert run_cli("build", "--base-url", "HTTPS://example.org/", cwd=root).returncode == 0
+
+
+def test_with_a_base_url_the_404_page_links_absolutely_so_it_works_at_any_missing_address(tmp_site) -> None:
+    """Hosts serve 404.html at whatever address was missing (/articles/typo.html): relative links
+    would point into articles/. Without a base URL it keeps relative links (it works at the top)."""
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
+    assert run_cli("build", "--base-url", "https://example.org/notes/", cwd=root).returncode == 0
+    page = parse_html(root / "output/404.html")
+    links = [str(tag.get("href") or tag.get("src")) for tag in page.find_all(["a", "link", "script"])
+             if tag.get("href") or tag.get("src")]
+    assert links and all(link.startswith("https://example.org/notes/") or link.startswith("#") for link in links), links
+    assert any(link == "https://example.org/notes/static/style.css" for link in links)
+    article = parse_html(root / "output/articles/a.html")
+    assert article.find("link", rel="stylesheet")["href"] == "../static/style.css"  # other pages stay relative

@@ -203,8 +203,11 @@ def test_get_head_and_nothing_else(live_server: PreviewServer) -> None:
 
 
 def test_missing_pages_get_the_sites_404_page_and_folders_are_never_listed(live_server: PreviewServer) -> None:
-    status, _, body = _request(live_server, "/no/such/page.html")
+    status, _, body = _request(live_server, "/no-such-page.html")
     assert status == 404 and texts(body) == "custom 404" and SCRIPT_URL.encode() in body
+    status, headers, body = _request(live_server, "/no/such/page.html")  # its relative links work only from the top
+    assert status == 404 and texts(body) == "custom 404" and headers["refresh"] == "0; url=/404.html"
+    assert "refresh" not in _request(live_server, "/no-such-page.html")[1]
     status, _, body = _request(live_server, "/static/")
     assert status == 404 and b"style.css" not in body
     status, _, body = _request(live_server, "/static/style.css")
