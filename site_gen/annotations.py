@@ -5,8 +5,13 @@ from `env["annotations"]`, builds the *reader text* of the document from its
 inline tokens (text, code, wiki-link labels; markup contributes nothing), and
 matches each quote there: whitespace runs (non-breaking spaces included) fold
 to one space and curly quotes match straight ones. A quote may therefore span
-`*emphasis*`, links and line breaks. Matched text tokens are split and wrapped
-in `annotation_open`/`annotation_close` tokens (properly nested even when
+`*emphasis*`, links and line breaks. Matching is under canonical equivalence
+(both sides in NFC, so a precomposed "é" matches "e" + U+0301), ignores
+invisible characters (soft hyphens, zero-width spaces and joiners), and never
+parts a character from the combining marks after it. A `[[link]]` without a
+label shows the linked page's title, known only once links are resolved (after
+this per-document, cached step): it is no matchable text, and no quote spans
+it. Matched text tokens are split and wrapped in `annotation_open`/`annotation_close` tokens (properly nested even when
 annotations overlap), and an `annotation_note` token is placed after the
 phrase, outside any link or emphasis it ends in. Results go to
 `env["anchors"]`, problems to `env["anchor_problems"]`; nothing is printed.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -38,8 +44,13 @@ position map short and the loop below fast on long articles)."""
 _QUOTE_FOLD = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"'})
 _ATOMIC = {"code_inline", "wikilink", "softbreak", "hardbreak"}
 _WHITESPACE_TOKENS = {"softbreak": "\n", "hardbreak": "\n"}
-_READ = frozenset({"text", *_ATOMIC})
-"""Inline tokens whose content a reader sees."""
+_READ = frozenset({"text", *_ATOMIC} - {"wikilink"})
+"""Inline tokens whose content a reader sees (of a wiki link, only its label: see build_reader_text)."""
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+"""Soft hyphen, zero-width space, zero-width non-joiner and joiner, word joiner, BOM: a reader sees
+none of them (a soft hyphen only at a line end), so matching ignores them on both sides."""
+_INVISIBLE_RUN = re.compile(f"[{_INVISIBLE}]+")
+_DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
 
 
 class Segment(NamedTuple):
@@ -58,9 +69,41 @@ class Segment(NamedTuple):
         return self.start + len(self.text)
 
 
+class BareLink(NamedTuple):
+    """A `[[slug]]` without a label: BLOCK_SEP at `at` in the reader text, so no quote spans it."""
+
+    at: int
+    target: str
+    line: int
+    """0-based body line."""
+
+
+@dataclass
+class PieceMap:
+    """Positions of a text made from another -> positions in that other, piecewise: in a copied
+    piece offsets carry over; every position of a rewritten one maps to the piece's start."""
+
+    starts: list[int] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)
+    copied: list[bool] = field(default_factory=list)
+    length: int = 0
+    """Length of the made text; positions from it on map to `source_length`."""
+    source_length: int = 0
+
+    def at(self, index: int) -> int:
+        """The source position of the made text's position `index`."""
+        if index >= self.length:
+            return self.source_length
+        i = bisect.bisect_right(self.starts, index) - 1
+        return self.sources[i] + (index - self.starts[i] if self.copied[i] else 0)
+
+
 @dataclass
 class ReaderText:
-    """The visible text of a document, its folded form for matching, and the maps between them."""
+    """The visible text of a document, its folded form for matching, and the maps between them.
+
+    raw --(clean: drop invisible characters, NFC)--> clean --(fold)--> folded. `clean` is `raw`
+    itself, and `clean_map` None, for most texts (no invisible characters, already NFC)."""
 
     raw: str
     segments: list[Segment]
@@ -69,24 +112,40 @@ class ReaderText:
     """File line of the body's first line, so messages can name file lines."""
     breakpoints_folded: list[int] = field(default_factory=list)
     breakpoints_raw: list[int] = field(default_factory=list)
+    """Positions in `clean` (which is `raw` in most texts)."""
     breakpoints_run: list[bool] = field(default_factory=list)
     """True where the breakpoint starts a folded whitespace run (all of it maps to one space)."""
+    clean: str = ""
+    clean_map: PieceMap | None = None
+    bare_links: list[BareLink] = field(default_factory=list)
 
-    def raw_index(self, folded_index: int) -> int:
-        """Position in `raw` of the character at `folded_index` in `folded`."""
+    def clean_index(self, folded_index: int) -> int:
+        """Position in `clean` of the character at `folded_index` in `folded`."""
         i = bisect.bisect_right(self.breakpoints_folded, folded_index) - 1
         offset = folded_index - self.breakpoints_folded[i]
         if self.breakpoints_run[i]:
             return self.breakpoints_raw[i]
         return self.breakpoints_raw[i] + offset
 
+    def raw_index(self, folded_index: int) -> int:
+        """Position in `raw` of the character at `folded_index` in `folded`."""
+        index = self.clean_index(folded_index)
+        return index if self.clean_map is None else self.clean_map.at(index)
+
     def raw_range(self, start: int, end: int) -> tuple[int, int]:
         """Raw [start, end) of the folded range [start, end)."""
-        last = self.raw_index(end - 1)
-        while last + 1 < len(self.raw) and self.raw[last].isspace() and self.raw[last + 1].isspace() \
-                and self.raw[last + 1] != BLOCK_SEP:
+        text = self.clean
+        last = self.clean_index(end - 1)
+        while last + 1 < len(text) and text[last].isspace() and text[last + 1].isspace() \
+                and text[last + 1] != BLOCK_SEP:
             last += 1  # a folded space stands for the whole whitespace run
-        return self.raw_index(start), last + 1
+        first = self.clean_index(start)
+        if self.clean_map is None:
+            return first, last + 1
+        raw_start, raw_end = self.clean_map.at(first), self.clean_map.at(last + 1)
+        while raw_end > raw_start and self.raw[raw_end - 1] in _INVISIBLE:
+            raw_end -= 1  # invisible characters inside the phrase are marked with it, not those after it
+        return raw_start, max(raw_start, raw_end)
 
     def segment_at(self, raw_index: int) -> Segment:
         """The segment holding a raw position (the next one when it falls between segments)."""
@@ -125,10 +184,32 @@ def fold(text: str) -> str:
     return _WS_RUN.sub(" ", text).translate(_QUOTE_FOLD)
 
 
+def clean(text: str) -> str:
+    """`text` without invisible characters, in NFC: what canonically equivalent texts share."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text.translate(_DROP_INVISIBLE))
+
+
+def match_form(text: str) -> str:
+    """The form a quote (or prefix, suffix) is matched in: cleaned, then folded."""
+    return fold(clean(text))
+
+
+def _attaches(char: str) -> bool:
+    """Does `char` belong to the character before it: a combining mark (Mn, Mc, Me), or a Hangul
+    vowel or final jamo, which NFC composes with the consonant before it into one syllable?"""
+    return unicodedata.category(char)[0] == "M" or "\u1161" <= char <= "\u1175" or "\u11a8" <= char <= "\u11c2"
+
+
+def _splits_cluster(text: str, at: int) -> bool:
+    """Would a match starting or ending at `at` part a character from the marks that follow it?"""
+    return 0 < at < len(text) and not text[at].isascii() and _attaches(text[at])
+
+
 def build_reader_text(tokens: list[Token]) -> ReaderText:
     """Collect the visible text of every inline token, blocks separated by BLOCK_SEP."""
     raw_parts: list[str] = []
     segments: list[Segment] = []
+    bare_links: list[BareLink] = []
     position = 0
     for block_index, block in enumerate(tokens):
         if block.type != "inline" or not block.children:
@@ -139,6 +220,12 @@ def build_reader_text(tokens: list[Token]) -> ReaderText:
         line = block.map[0] if block.map else 0
         for child_index, child in enumerate(block.children):
             text = _WHITESPACE_TOKENS.get(child.type, child.content if child.type in _READ else "")
+            if not text and child.type == "wikilink":
+                text = child.meta.get("label", "")
+                if not text:  # shows its target's title, unknown here (see the module doc): no quote spans it
+                    bare_links.append(BareLink(position, child.meta.get("target", ""), line))
+                    raw_parts.append(BLOCK_SEP)
+                    position += 1
             if text:
                 segments.append(Segment(block_index, child_index, position, text, line, child.type == "text"))
                 raw_parts.append(text)
@@ -146,48 +233,107 @@ def build_reader_text(tokens: list[Token]) -> ReaderText:
             if child.type in _WHITESPACE_TOKENS:
                 line += 1
     raw = "".join(raw_parts)
-    return _with_folding(raw, segments)
+    reader = _with_folding(raw, segments)
+    reader.bare_links = bare_links
+    return reader
+
+
+def _cleaned(raw: str) -> tuple[str, PieceMap | None]:
+    """`clean(raw)` and the map back to `raw`; (raw, None) when they are the same, as in most texts
+    (found by C-speed scans, with no loop over characters or tokens)."""
+    if raw.isascii() or (not any(c in raw for c in _INVISIBLE) and unicodedata.is_normalized("NFC", raw)):
+        return raw, None
+    if unicodedata.is_normalized("NFC", raw.translate(_DROP_INVISIBLE)):
+        return _joined(_pieces_between_invisibles(raw), len(raw))
+    return _joined(_clusters(raw), len(raw))
+
+
+Piece = tuple[int, int, str, bool]
+"""(start, end) in the source, the text made from it, and whether that is the source's own text."""
+
+
+def _pieces_between_invisibles(raw: str) -> list[Piece]:
+    """The text between runs of invisible characters (an NFC text with some: no per-character loop)."""
+    pieces: list[Piece] = []
+    at = 0
+    for match in _INVISIBLE_RUN.finditer(raw):
+        pieces.append((at, match.start(), raw[at:match.start()], True))
+        at = match.end()
+    pieces.append((at, len(raw), raw[at:], True))
+    return pieces
+
+
+def _clusters(raw: str) -> list[Piece]:
+    """Each character with the marks and invisible characters after it, cleaned (a text not in NFC:
+    rare, and slower)."""
+    pieces: list[Piece] = []
+    start = 0
+    for i in range(1, len(raw) + 1):
+        if i < len(raw) and not raw[i].isascii() and (raw[i] in _INVISIBLE or _attaches(raw[i])):
+            continue
+        source = raw[start:i]
+        text = clean(source)
+        pieces.append((start, i, text, text == source))
+        start = i
+    return pieces
+
+
+def _joined(pieces: list[Piece], source_length: int) -> tuple[str, PieceMap]:
+    """The made text of `pieces` and its map back to the source (unchanged neighbours share one entry)."""
+    mapping = PieceMap(source_length=source_length)
+    parts: list[str] = []
+    at = 0
+    for start, _end, text, copied in pieces:
+        if not text:
+            continue
+        if not (copied and mapping.copied and mapping.copied[-1]
+                and mapping.sources[-1] + at - mapping.starts[-1] == start):
+            mapping.starts.append(at)
+            mapping.sources.append(start)
+            mapping.copied.append(copied)
+        parts.append(text)
+        at += len(text)
+    mapping.length = at
+    return "".join(parts), mapping
 
 
 def _with_folding(raw: str, segments: list[Segment]) -> ReaderText:
-    reader = ReaderText(raw, segments, "")
+    """The reader text with its folded form and the maps folded -> clean (-> raw)."""
+    text, clean_map = _cleaned(raw)
+    reader = ReaderText(raw, segments, "", clean=text, clean_map=clean_map)
     folded_parts: list[str] = []
     folded_pos = 0
-    raw_pos = 0
-    for match in _FOLDED_RUN.finditer(raw):
+    clean_pos = 0
+    for match in _FOLDED_RUN.finditer(text):
         start = match.start()
-        if start > raw_pos:
+        if start > clean_pos:
             reader.breakpoints_folded.append(folded_pos)
-            reader.breakpoints_raw.append(raw_pos)
+            reader.breakpoints_raw.append(clean_pos)
             reader.breakpoints_run.append(False)
-            folded_parts.append(raw[raw_pos:start])
-            folded_pos += start - raw_pos
+            folded_parts.append(text[clean_pos:start])
+            folded_pos += start - clean_pos
         reader.breakpoints_folded.append(folded_pos)
         reader.breakpoints_raw.append(start)
         reader.breakpoints_run.append(True)
         folded_parts.append(" ")
         folded_pos += 1
-        raw_pos = match.end()
-    if raw_pos < len(raw) or not reader.breakpoints_raw:
+        clean_pos = match.end()
+    if clean_pos < len(text) or not reader.breakpoints_raw:
         reader.breakpoints_folded.append(folded_pos)
-        reader.breakpoints_raw.append(raw_pos)
+        reader.breakpoints_raw.append(clean_pos)
         reader.breakpoints_run.append(False)
-        folded_parts.append(raw[raw_pos:])
+        folded_parts.append(text[clean_pos:])
     reader.folded = "".join(folded_parts).translate(_QUOTE_FOLD)
     return reader
 
 
 def find_occurrences(reader: ReaderText, annotation: Annotation) -> tuple[list[int], list[int]]:
     """All folded start positions of the quote, and those that also fit prefix/suffix."""
-    quote = fold(annotation.quote.strip())
-    if not quote:
+    quote = match_form(annotation.quote.strip())
+    if not quote or BLOCK_SEP in quote:
         return [], []
-    found: list[int] = []
-    at = reader.folded.find(quote)
-    while at != -1:
-        found.append(at)
-        at = reader.folded.find(quote, at + 1)
-    prefix, suffix = fold(annotation.prefix).rstrip(), fold(annotation.suffix).lstrip()
+    found = _all_at(reader.folded, quote)
+    prefix, suffix = match_form(annotation.prefix).rstrip(), match_form(annotation.suffix).lstrip()
     fitting = [s for s in found
                if reader.folded[:s].rstrip().endswith(prefix)
                and reader.folded[s + len(quote):].lstrip().startswith(suffix)]
@@ -202,7 +348,7 @@ def anchor_all(reader: ReaderText, annotations: list[Annotation]) -> tuple[list[
         found, fitting = find_occurrences(reader, annotation)
         if len(fitting) == 1:
             start = fitting[0]
-            placed.append((*reader.raw_range(start, start + len(fold(annotation.quote.strip()))), annotation))
+            placed.append((*reader.raw_range(start, start + len(match_form(annotation.quote.strip()))), annotation))
         else:
             problems.append(_problem(reader, annotation, found, fitting))
     placed.sort(key=lambda item: (item[0], -item[1]))
@@ -228,7 +374,11 @@ def _problem(reader: ReaderText, annotation: Annotation, found: list[int], fitti
     """Why an annotation did not anchor, with a re-anchoring suggestion where there is one."""
     quote = annotation.quote.strip()
     if not found:
-        return AnchorProblem(annotation, f"quote not found in the text: \"{quote}\"", _closest_hint(reader, annotation))
+        suggestion, link = closest_passage(reader, annotation), _bare_link_hint(reader, annotation)
+        hints = [link] if link else []
+        if suggestion is not None or not link:  # a link without a label says enough where nothing is close
+            hints.append(_closest_hint(suggestion))
+        return AnchorProblem(annotation, f"quote not found in the text: \"{quote}\"", "\n".join(hints))
     if not fitting:
         suggestion = closest_passage(reader, annotation)
         paste = "\n" + _paste_text(suggestion) if suggestion else ""
@@ -244,8 +394,38 @@ def _places(reader: ReaderText, starts: list[int]) -> str:
     for start in starts:
         raw = reader.raw_index(start)
         context = reader.raw[max(0, raw - 20):raw + 20].replace(BLOCK_SEP, " ")
-        places.append(f"line {line_of(reader, raw)} (\"…{fold(context).strip()}…\")")
+        places.append(f"line {line_of(reader, raw)} (\"…{match_form(context).strip()}…\")")
     return ", ".join(places)
+
+
+def _bare_link_hint(reader: ReaderText, annotation: Annotation) -> str:
+    """Why a quote may be missing: it needs the text of a `[[link]]` without a label, which anchoring
+    cannot know (the linked page's title); empty if it seems not to."""
+    quote = match_form(annotation.quote.strip())
+    for link in reader.bare_links:
+        block_start = reader.raw.rfind(BLOCK_SEP, 0, link.at) + 1
+        block_end = reader.raw.find(BLOCK_SEP, link.at + 1)
+        before = match_form(reader.raw[block_start:link.at])
+        after = match_form(reader.raw[link.at + 1:len(reader.raw) if block_end == -1 else block_end])
+        name = link.target.partition("#")[0].strip().replace("-", " ").casefold()
+        if (name and name in quote.casefold()) or _runs_into_link(before, after, quote):
+            return (f"a quote cannot include a [[link]] without a label, like [[{link.target}]] on line "
+                    f"{reader.first_line + link.line} (it shows the title of the page it links to, which quotes are "
+                    f"not matched against); to quote it, write [[{link.target}|label]] with the words to show")
+    return ""
+
+
+def _runs_into_link(before: str, after: str, quote: str) -> bool:
+    """Does the quote start with the words just before a link, or end with the words just after it?"""
+    for size in range(1, len(quote)):
+        head, tail = quote[:size], quote[-size:]
+        if before.endswith(head) and any(c.isalnum() for c in head) \
+                and (size == len(before) or not before[-size - 1].isalnum()):
+            return True
+        if after.startswith(tail) and any(c.isalnum() for c in tail) \
+                and (size == len(after) or not after[size].isalnum()):
+            return True
+    return False
 
 
 # --- re-anchoring: the closest passage to a quote that no longer matches (#6) ------------------
@@ -288,7 +468,8 @@ class Suggestion:
 def closest_passage(reader: ReaderText, annotation: Annotation,
                     threshold: float = REANCHOR_THRESHOLD) -> Suggestion | None:
     """Where the annotation's quote most likely went, as values to paste; None when nothing is close."""
-    quote, prefix, suffix = fold(annotation.quote).strip(), fold(annotation.prefix), fold(annotation.suffix)
+    quote, prefix, suffix = (match_form(annotation.quote).strip(), match_form(annotation.prefix),
+                             match_form(annotation.suffix))
     if not quote or not reader.folded.strip(BLOCK_SEP):
         return None
     exact = _all_at(reader.folded, quote)
@@ -303,13 +484,13 @@ def closest_passage(reader: ReaderText, annotation: Annotation,
     if spans is None:
         return None
     (start, end), new_prefix, new_suffix = found[0], *spans
-    return Suggestion(_raw_words(reader, start, end), _raw_words(reader, *new_prefix) if new_prefix else None,
+    return Suggestion(_as_written(_raw_words(reader, start, end), annotation.quote.strip()),
+                      _raw_words(reader, *new_prefix) if new_prefix else None,
                       _raw_words(reader, *new_suffix) if new_suffix else None,
                       line_of(reader, reader.raw_index(start)), found[1])
 
 
-def _closest_hint(reader: ReaderText, annotation: Annotation) -> str:
-    suggestion = closest_passage(reader, annotation)
+def _closest_hint(suggestion: Suggestion | None) -> str:
     if suggestion is None:
         return (f"no passage of the text is {REANCHOR_THRESHOLD:.0f}% similar to it; check that the note belongs "
                 "to this article, or quote the phrase again from the text")
@@ -330,13 +511,21 @@ def _raw_words(reader: ReaderText, start: int, end: int) -> str:
     if end <= start:
         return ""
     raw_start, raw_end = reader.raw_range(start, end)
-    return _WS_RUN.sub(" ", reader.raw[raw_start:raw_end])
+    return _WS_RUN.sub(" ", clean(reader.raw[raw_start:raw_end]))  # no invisible characters: they match nothing
+
+
+def _as_written(passage: str, quote: str) -> str:
+    """The author's own quote where the passage differs from it only in Unicode normalisation, so a
+    hint never asks for a change nobody can see."""
+    return quote if clean(quote) == passage else passage
 
 
 def _all_at(text: str, needle: str) -> list[int]:
+    """Every start of `needle` in `text`, except where it would part a character from its marks."""
     found, at = [], text.find(needle)
     while at != -1:
-        found.append(at)
+        if not (_splits_cluster(text, at) or _splits_cluster(text, at + len(needle))):
+            found.append(at)
         at = text.find(needle, at + 1)
     return found
 
@@ -374,15 +563,20 @@ def _fuzzy_span(folded: str, quote: str) -> tuple[tuple[int, int], float] | None
     match = fuzz.partial_ratio_alignment(lowered_quote, lowered, processor=None)
     if match is None or match.dest_end <= match.dest_start:
         return None
-    block_start = folded.rfind(BLOCK_SEP, 0, match.dest_start) + 1
-    block_end = folded.find(BLOCK_SEP, match.dest_start)
+    inside = match.dest_start  # the block the window is in: not the separator it may start on
+    while inside + 1 < match.dest_end and folded[inside] == BLOCK_SEP:
+        inside += 1
+    block_start = folded.rfind(BLOCK_SEP, 0, inside) + 1
+    block_end = folded.find(BLOCK_SEP, inside)
     block_end = len(folded) if block_end == -1 else block_end
     slack = min(40, max(12, len(quote) // 3))  # bounded: the pairs tried grow with its square
     starts = _edges(folded, max(block_start, match.dest_start - slack), min(block_end, match.dest_start + slack))
     ends = _edges(folded, max(block_start, match.dest_end - slack), min(block_end, match.dest_end + slack))
     best: tuple[float, int, int, int, int] | None = None
-    for s in (e for e in starts if e < block_end and _word_edge(folded, e, forward=True)):
-        for e in (e for e in ends if e > s and _word_edge(folded, e - 1, forward=False)):
+    for s in (e for e in starts if e < block_end and _word_edge(folded, e, forward=True)
+              and not _splits_cluster(folded, e)):
+        for e in (e for e in ends if e > s and _word_edge(folded, e - 1, forward=False)
+                  and not _splits_cluster(folded, e)):
             score = 100 * Levenshtein.normalized_similarity(lowered_quote, lowered[s:e])
             same_edges = (folded[s].isalnum() == quote[0].isalnum()) + (folded[e - 1].isalnum() == quote[-1].isalnum())
             key = (score, same_edges, -abs(e - s - len(quote)), -s, e)
