@@ -13,6 +13,8 @@ import pytest
 from conftest import PROJECT, parse_html, run_cli, site_files, snapshot
 from linkcheck import broken_links
 
+from site_gen.output import project_lock
+
 MULTI = PROJECT / "tests" / "sites" / "multi"
 
 GOOD_ARTICLE = """
@@ -75,15 +77,21 @@ def test_failed_build_leaves_previous_output_untouched(multi: Path) -> None:
 
 def test_builds_started_together_take_turns_and_all_succeed(bundled_copy: Path) -> None:
     """Two terminals (or an editor's build-on-save beside a shell) building one project at once:
-    each used to find the other's half-swapped folders and fail; now one waits for the other."""
+    each used to find the other's half-swapped folders and fail; now one waits for the other.
+    The test holds the project itself until every build says it waits, so they surely overlap."""
     article = bundled_copy / "content" / "articles" / "russia-iran-alliance-tehran-meeting.md"
     article.write_text(article.read_text(encoding="utf-8") + "\nOne line more.\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "SITE_GEN_NO_DAEMON": "1"}
-    builds = [subprocess.Popen([sys.executable, "-m", "site_gen", "build", "--jobs", "1"], cwd=bundled_copy, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    outcomes = [(b.wait(timeout=120), b.stderr.read()) for b in builds if b.stderr is not None]
-    assert [code for code, _ in outcomes] == [0, 0, 0, 0], outcomes
-    assert any("waiting for another build of this site to finish" in err for _, err in outcomes)
+    waiting = "waiting for another build of this site to finish"
+    with project_lock(bundled_copy):
+        builds = [subprocess.Popen([sys.executable, "-m", "site_gen", "build", "--jobs", "1"], cwd=bundled_copy,
+                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                  for _ in range(3)]
+        first_lines = [build.stderr.readline() if build.stderr else "" for build in builds]  # each blocks on the lock
+    outcomes = [(build.wait(timeout=120), line + (build.stderr.read() if build.stderr else ""))
+                for build, line in zip(builds, first_lines)]
+    assert all(waiting in line for line in first_lines), first_lines
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
     assert not list(bundled_copy.glob(".output.*"))
     shutil.rmtree(bundled_copy / ".site-gen-cache")
     assert run_cli("build", "--output", "clean", cwd=bundled_copy).returncode == 0
