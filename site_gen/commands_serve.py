@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import ctypes
 import errno
-import ipaddress
 import multiprocessing
 import os
 import queue
@@ -40,7 +39,7 @@ from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, sorted_diagnostics
 from site_gen.output import MemorySink
 from site_gen.report import print_diagnostics
-from site_gen.serve import BuildFn, BuildOutcome, LiveSite, PreviewServer, first_generation
+from site_gen.serve import BuildFn, BuildOutcome, LiveSite, PreviewServer, first_generation, is_loopback
 from site_gen.watch import (
     Change,
     ChangeKind,
@@ -235,16 +234,6 @@ def _exit_now() -> None:
         sys.stdout.flush()
         _end_build_workers(timeout=0.2)
     os._exit(0)
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int, site: LiveSite) -> PreviewServer:

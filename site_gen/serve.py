@@ -22,6 +22,7 @@ from disk, so nothing outside the site (symlinks included) can be reached.
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import mimetypes
 import re
@@ -234,6 +235,30 @@ def event_message(state: SiteState, changed: frozenset[str] | None, name: str = 
     return f"event: {name}\nid: {state.builds}\ndata: {json.dumps(data)}\n\n".encode()
 
 
+def is_loopback(name: str) -> bool:
+    """True for addresses only this machine can reach: loopback (127.0.0.0/8, ::1), `localhost`
+    and names under it (RFC 6761).
+
+    A page on another site can make the browser send requests to 127.0.0.1 under a name of its own
+    (DNS rebinding) and read the answers, drafts included; such requests carry that name as their
+    Host, so a preview bound to loopback refuses every other name (Vite and webpack's dev servers do too)."""
+    name = name.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(header: str) -> str:
+    """The name of a Host header, without its port: `[::1]:8000` -> `::1`, `localhost:80` -> `localhost`."""
+    header = header.strip()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
+
+
 class PreviewServer(ThreadingHTTPServer):
     """A threaded HTTP server bound to one address, serving a `LiveSite`."""
 
@@ -244,6 +269,8 @@ class PreviewServer(ThreadingHTTPServer):
     def __init__(self, host: str, port: int, site: LiveSite):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.site = site
+        self.local_only = is_loopback(host)
+        """Bound to a loopback address: answer only requests that name one (see `is_loopback`)."""
         self.script = client_script()
         super().__init__((host, port), PreviewHandler)
         self._thread: threading.Thread | None = None
@@ -316,7 +343,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self, send_body: bool) -> None:
         route = urlsplit(self.path).path
-        if route == EVENTS_URL:
+        host = self.headers.get("Host")
+        if self.server.local_only and host is not None and not is_loopback(_host_name(host)):
+            self._send(HTTPStatus.FORBIDDEN, b"this preview answers only to localhost addresses\n",
+                       "text/plain; charset=utf-8", send_body)
+        elif route == EVENTS_URL:
             self._stream_events(send_body)
         elif route == SCRIPT_URL:
             self._send(HTTPStatus.OK, self.server.script, content_type(SCRIPT_URL), send_body)

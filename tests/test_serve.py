@@ -181,14 +181,28 @@ def live_server() -> Iterator[PreviewServer]:
     server.stop()
 
 
-def _request(server: PreviewServer, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+def _request(server: PreviewServer, path: str, method: str = "GET",
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     import http.client
     connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=5)
-    connection.request(method, path)
+    connection.request(method, path, headers=headers or {})
     response = connection.getresponse()
     result = response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     connection.close()
     return result
+
+
+@pytest.mark.parametrize(("host", "status"), [
+    ("127.0.0.1:8000", 200), ("localhost:8000", 200), ("localhost", 200), ("[::1]:8000", 200), ("app.localhost", 200),
+    ("evil.example", 403), ("evil.example:8000", 403), ("127.0.0.1.evil.example", 403), ("192.168.1.5:8000", 403),
+])
+def test_a_loopback_preview_answers_only_requests_that_name_a_local_host(live_server: PreviewServer, host: str,
+                                                                           status: int) -> None:
+    """DNS rebinding: another site's page makes the browser ask 127.0.0.1 under that site's name and
+    read the drafts; the request carries that name in Host, and is refused."""
+    got, _, body = _request(live_server, "/topics/nato.html", headers={"Host": host})
+    assert got == status
+    assert (b"localhost addresses" in body) == (status == 403)
 
 
 def test_get_head_and_nothing_else(live_server: PreviewServer) -> None:

@@ -210,7 +210,7 @@ def hostile_requests() -> list[tuple[str, bytes, bool]]:
         ("negative length", b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", False),
         ("huge body announced", b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\npartial", False),
         ("unknown method", b"BREW /pot HTTP/1.1\r\n\r\n", False),
-        ("LF only", b"GET / HTTP/1.1\nHost: x\n\n", False),
+        ("LF only", b"GET / HTTP/1.1\nHost: localhost\n\n", False),
         ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", False),
         ("TLS ClientHello", bytes.fromhex("160301020001000200030300") + bytes(500), True),
         ("64 KB of random bytes", junk, True),
@@ -246,7 +246,7 @@ def test_idle_slow_and_vanishing_clients(server: ServeProcess) -> None:
     assert_serves_normally(server)  # 20 clients that connected and said nothing block no one
 
     slow = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT)
-    trickle = threading.Thread(target=_trickle, args=(slow, b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", 0.02))
+    trickle = threading.Thread(target=_trickle, args=(slow, b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n", 0.02))
     trickle.start()  # a byte every 20 ms: about a second for the request
     for _ in range(5):
         assert_serves_normally(server)  # others are served meanwhile
@@ -286,7 +286,7 @@ def open_streams(port: int, count: int) -> list[socket.socket]:
     streams = []
     for _ in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-        sock.sendall(b"GET /__site-gen__/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        sock.sendall(b"GET /__site-gen__/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
         streams.append(sock)
     for sock in streams:
         seen = b""
