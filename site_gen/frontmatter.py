@@ -200,7 +200,8 @@ def _image(reader: MappingReader) -> Image | None:
         image.fail("src", f"image 'src' must be a file path relative to this page, not '{printable(src)}'",
                    "put the image in content/ and give its path from this file, e.g. src: ../media/port.jpg")
         src = ""
-    return Image(image.string("caption"), image.string("credit"), src, image.string("alt"))
+    return Image(image.string("caption"), image.string("credit"), src, image.string("alt"),
+                 image.where("src") if image.has("src") else None)
 
 
 def _provenance(reader: MappingReader) -> Provenance:
@@ -228,6 +229,6 @@ def _annotations(reader: MappingReader) -> tuple[Annotation, ...]:
             id=ann_id, quote=quote, note=item.string("note", required=True), location=item.where(),
             prefix=item.string("prefix"), suffix=item.string("suffix"), topic=item.string("topic"),
             sources=_sources(item), topic_location=item.where("topic") if item.has("topic") else None,
-            as_of=item.date("as_of"),
+            as_of=item.date("as_of"), note_location=item.where("note") if item.has("note") else None,
         ))
     return tuple(annotations)

@@ -590,7 +590,7 @@ class _Resolver:
             self._check_image(doc)
             for annotation in doc.annotations:
                 for use in in_notes.get(annotation.id, []):
-                    self._check_link(key, doc, use.token, annotation.location)
+                    self._check_link(key, doc, use.token, _in_note(annotation, use.line))
 
     def _check_annotation_topics(self, article: Article) -> None:
         topic_slugs = [t.slug for t in self.topics]
@@ -603,7 +603,7 @@ class _Resolver:
 
     def _check_image(self, article: Article) -> None:
         if article.image and article.image.src:
-            self.images[article.slug] = self._asset(article, article.image.src, article.location)
+            self.images[article.slug] = self._asset(article, article.image.src, article.image.src_location or article.location)
 
     # -- links -----------------------------------------------------------------------------
 
@@ -858,6 +858,14 @@ def _patched_citations(table: dict[str, tuple[Citation, ...]], slugs: tuple[str,
     return patched
 
 
+def _in_note(annotation: Annotation, line: int) -> SourceLocation:
+    """The file place of line `line` of a note's text (a block scalar's lines are the file's lines)."""
+    start = annotation.note_location
+    if start is None:
+        return annotation.location
+    return start if line == 0 else SourceLocation(start.path, start.line + line, start.col)
+
+
 def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> ParsedBody:
     """Parse one page on its own: body tokens, anchored annotations, notes, heading ids.
 
@@ -877,16 +885,20 @@ def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> Parsed
 
 
 _LINK_TYPES = frozenset({"wikilink", "link_open", "image"})
+_BREAKS = frozenset({"softbreak", "hardbreak"})
 
 
 def _link_uses(tokens: list[Token], note: str) -> list[LinkUse]:
-    """The link, wiki link and image tokens of a token stream, each with its block's line."""
+    """The link, wiki link and image tokens of a token stream, each with its line (its block's
+    first line, plus the line breaks before it in the block's text)."""
     uses: list[LinkUse] = []
     line = 0
     for token in walk(tokens):
         if token.map:
             line = token.map[0]
-        if token.type in _LINK_TYPES:
+        elif token.type in _BREAKS:
+            line += 1
+        elif token.type in _LINK_TYPES:
             uses.append(LinkUse(token, line, note))
     return uses
 

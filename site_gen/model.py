@@ -29,6 +29,8 @@ class Image:
     credit: str = ""
     src: str = ""
     alt: str = ""
+    src_location: SourceLocation | None = None
+    """Where `src:` is written (a missing file is reported there)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class Annotation(NamedTuple):
     topic_location: SourceLocation | None = None
     as_of: dt.date | None = None
     """The day the note's facts were last checked (`as_of:`); `check --stale` lists old ones."""
+    note_location: SourceLocation | None = None
+    """Where the note's text begins (the line after `note: |`): its links' problems are told there."""
 
 
 class DroppedText(str):

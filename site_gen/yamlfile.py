@@ -150,6 +150,14 @@ class _Converter:
         """The file location of a node."""
         return _location(node, self.path, self.line_offset, self.text)
 
+    def content_start(self, node: yaml.Node) -> SourceLocation:
+        """Where a block scalar's text begins (`note: |` starts it on the next line, indented):
+        a place inside its text (a note's broken link) is counted from there."""
+        line, _col = _line_and_column(node.start_mark, self.text)
+        following = self.text.split("\n", line + 1)[line] if self.text.count("\n") >= line else ""
+        indent = len(following) - len(following.lstrip(" "))
+        return SourceLocation(self.path, line + 1 + self.line_offset, indent + 1)
+
     def convert(self, node: yaml.Node, key_path: KeyPath) -> Any:
         """The plain value of `node`, stored at `key_path`."""
         self.count += 1
@@ -159,7 +167,7 @@ class _Converter:
         if id(node) in self.inside:
             raise DiagnosticError([error(self.where(node), "a YAML alias makes this value contain itself",
                                          "an alias (*name) cannot point at a value that encloses it")])
-        self.located.locations[key_path] = self.where(node)
+        self.located.locations[key_path] = self.where(node) if getattr(node, "style", None) not in ("|", ">") else self.content_start(node)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if node.tag not in _PLAIN_COLLECTION_TAGS:  # PyYAML would build a Python object from it (!!python/...)

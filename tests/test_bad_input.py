@@ -129,6 +129,16 @@ def yaml_line_separators(root: Path) -> None:
     (root / ARTICLE).write_text(text.replace("tags: [iran, russia]", "tags: 7"), encoding="utf-8")
 
 
+def unknown_wikilink_in_block_note(root: Path) -> None:
+    """A note written as a block (`note: |`) whose third line links to a missing page: the error names
+    that line of the file, not the annotation's first."""
+    text = (BASE / ARTICLE).read_text(encoding="utf-8")
+    note = next(line for line in text.splitlines() if line.strip().startswith("note:"))
+    indent = " " * (len(note) - len(note.lstrip()) + 2)
+    block = f"{note.split(':')[0]}: |\n{indent}The 2015 agreement.\n{indent}It has a history,\n{indent}see [[embargo]]."
+    (root / ARTICLE).write_text(text.replace(note, block, 1), encoding="utf-8")
+
+
 def symlink_out_of_content(root: Path) -> None:
     """A page that is a symlink to a good page outside content/ (it must not be published)."""
     (root / "outside.md").write_text("---\ntitle: Outside\ndate: 2022-07-19\n---\nPrivate.\n", encoding="utf-8")
@@ -140,7 +150,8 @@ GENERATED: dict[str, Callable[[Path], None]] = {
     "symlink-loop": symlink_loop, "image-symlink-loop": image_symlink_loop, "unreadable-file": unreadable_file, "fifo-page": fifo_page,
     "folder-named-md": folder_named_md, "crlf-line-numbers": crlf_line_numbers,
     "symlink-out-of-content": symlink_out_of_content, "yaml-control-character": yaml_control_character,
-    "body-control-character": body_control_character, "yaml-line-separators": yaml_line_separators, "yaml-escaped-control-character": yaml_escaped_control_character,
+    "body-control-character": body_control_character, "yaml-line-separators": yaml_line_separators,
+    "unknown-wikilink-in-block-note": unknown_wikilink_in_block_note, "yaml-escaped-control-character": yaml_escaped_control_character,
 }
 
 

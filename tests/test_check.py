@@ -33,9 +33,9 @@ def test_check_reports_every_broken_reference_with_its_place(broken_site: Path) 
     messages = [line for line in result.stderr.splitlines() if not line.startswith("    ")]
     assert messages == [
         "content/articles/grain.md:6:1: error: '#ann-nothing' is not a heading or annotation of articles/summit.html",
-        "content/articles/summit.md:1:1: error: image '../media/missing-lead.jpg' not found",
-        "content/articles/summit.md:9:5: error: link [[sanktions]] leads to no page",
-        "content/articles/summit.md:13:5: error: '#no-such-heading' is not a heading or annotation of articles/grain.html",
+        "content/articles/summit.md:6:8: error: image '../media/missing-lead.jpg' not found",
+        "content/articles/summit.md:11:11: error: link [[sanktions]] leads to no page",
+        "content/articles/summit.md:15:11: error: '#no-such-heading' is not a heading or annotation of articles/grain.html",
         "content/articles/summit.md:16:12: error: annotation 'grain': unknown topic 'grian'",
         "content/articles/summit.md:20:1: error: link [[no-such-page]] leads to no page",
         "content/articles/summit.md:22:1: error: '#history' is not a heading or annotation of topics/sanctions.html",
