@@ -183,7 +183,7 @@ def parse_topic(text: str, path: str, file_stem: str) -> Topic:
         slug=_topic_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
         summary=reader.string("summary"), aliases=reader.string_list("aliases"), sources=_sources(reader),
-        as_of=reader.date("as_of"),
+        as_of=reader.date("as_of"), aliases_location=reader.where("aliases") if reader.has("aliases") else None,
     )
     if diagnostics:
         raise DiagnosticError(diagnostics)

@@ -407,8 +407,8 @@ class _Resolver:
         self.note_md = make_parser(config.allow_html)
         self.docs: dict[PageKey, Document] = {}
         """Every page by key, articles first: made by `run` (from the last resolve's when it can)."""
-        self.by_alias = {slugify(alias): ("topic", t.slug) for t in topics for alias in t.aliases}
         self.errors: list[Diagnostic] = []
+        self.by_alias = self._aliases(topics)
         self.warnings: list[Diagnostic] = []
         self.links: dict[PageKey, set[PageKey] | frozenset[PageKey]] = defaultdict(set)
         """Links found so far from each page: a set while its page is linked, then frozen."""
@@ -660,6 +660,28 @@ class _Resolver:
         """Every page key -> itself: links keep the one key object of their target rather than
         a tuple each (70,000 of them at 10,000 articles, held by every build)."""
         return {key: key for key in self.docs}
+
+    def _aliases(self, topics: tuple[Topic, ...]) -> dict[str, PageKey]:
+        """Alias (as a slug) -> its topic. An alias two topics claim, or that is another topic's slug,
+        is an error rather than a link that silently goes to one of them ([[Astana format]] to the
+        topic claiming it, [[astana-format]] to the topic of that slug). An alias may be an article's
+        slug: `[[slug]]` spelled exactly reaches the article, other spellings the topic."""
+        slugs = {t.slug for t in topics}
+        found: dict[str, PageKey] = {}
+        for topic in topics:
+            where = topic.aliases_location or topic.location
+            for alias in topic.aliases:
+                slug = slugify(alias)
+                owner = found.get(slug)
+                if slug in slugs and slug != topic.slug:
+                    self.errors.append(error(where, f"alias '{alias}' of topic '{topic.slug}' is the slug of the topic "
+                                             f"'{slug}': a link to it could mean either", "remove the alias"))
+                elif owner is not None and owner[1] != topic.slug:
+                    self.errors.append(error(where, f"alias '{alias}' of topic '{topic.slug}' is also an alias "
+                                             f"of topic '{owner[1]}'", "give the alias to one topic only"))
+                else:
+                    found[slug] = ("topic", topic.slug)
+        return found
 
     def _lookup_slug(self, slug: str) -> PageKey | None:
         key = self.own_keys.get(("topic", slug)) or self.own_keys.get(("article", slug))

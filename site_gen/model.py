@@ -113,6 +113,8 @@ class Topic(Document):
     sources: tuple[SourceRef, ...] = ()
     as_of: dt.date | None = None
     """The day the topic's facts were last checked (`as_of:`); `check --stale` lists old ones."""
+    aliases_location: SourceLocation | None = None
+    """Where `aliases:` is written."""
 
 
 @dataclass(frozen=True)
