@@ -684,10 +684,17 @@ class _Resolver:
         return found
 
     def _lookup_slug(self, slug: str) -> PageKey | None:
+        """The page `[[slug]]` means: the page of that slug, else the topic of that alias, else the page
+        of that slug spelled as a slug ([[NATO]] -> nato, [[Black Sea]] -> black-sea)."""
         key = self.own_keys.get(("topic", slug)) or self.own_keys.get(("article", slug))
-        return key or self.by_alias.get(slugify(slug))
+        if key is not None:
+            return key
+        normal = slugify(slug)
+        return self.by_alias.get(normal) or self.own_keys.get(("topic", normal)) or self.own_keys.get(("article", normal))
 
     def _slug_hint(self, slug: str) -> str:
+        if not slug:
+            return "a [[link]] names a page before its '#'; a place on this page is linked as [words](#place)"
         if slug in self.drafts:
             return f"'{slug}' is a draft; build with --drafts to include it"
         close = difflib.get_close_matches(slug, [k[1] for k in self.docs], n=1)

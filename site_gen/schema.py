@@ -123,7 +123,8 @@ class MappingReader:
                 items.append(item)
             else:
                 self.diagnostics.append(error(self.doc.where(*self.base, key, i),
-                                              f"each entry of '{key}' must be non-empty text, not {_type_name(item)}",
+                                              f"each entry of '{key}' must be non-empty text, not "
+                                              f"{'blank' if isinstance(item, str) else _type_name(item)}",
                                               "write the entry as a word or phrase, in quotes if it is a number"))
         return tuple(items)
 

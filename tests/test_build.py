@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,19 @@ def test_with_a_base_url_the_404_page_links_absolutely_so_it_works_at_any_missin
     assert any(link == "https://example.org/notes/static/style.css" for link in links)
     article = parse_html(root / "output/articles/a.html")
     assert article.find("link", rel="stylesheet")["href"] == "../static/style.css"  # other pages stay relative
+
+
+def test_a_wiki_link_may_spell_a_slug_as_words_and_a_bare_fragment_gets_a_hint(tmp_site) -> None:
+    topic = "---\ntitle: NATO\nsummary: The alliance.\n---\nThe North Atlantic alliance.\n"
+    article = GOOD_ARTICLE.replace("NATO met.", "NATO met; see [[NATO]] and [[Black Sea]].")
+    root = tmp_site({"content/articles/a.md": article, "content/topics/nato.md": topic,
+                     "content/topics/black-sea.md": topic.replace("NATO", "Black Sea")})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 0, result.stderr
+    links = {a.get_text(): a["href"] for a in parse_html(root / "output/articles/a.html").select("a.wikilink")}
+    assert links == {"NATO": "../topics/nato.html", "Black Sea": "../topics/black-sea.html"}
+    (root / "content/articles/a.md").write_text(textwrap.dedent(article).lstrip("\n").replace(
+        "[[Black Sea]]", "[[#ann-nato]]"), encoding="utf-8")
+    failed = run_cli("build", cwd=root)
+    assert failed.returncode == 1
+    assert "error: link [[#ann-nato]] leads to no page\n    a [[link]] names a page before its '#'" in failed.stderr
