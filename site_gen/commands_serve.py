@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import errno
 import multiprocessing
 import os
@@ -50,10 +49,6 @@ from site_gen.watch import (
     describe,
     next_batch,
 )
-
-_PR_SET_PDEATHSIG = 1
-"""prctl(2) option: the signal a process gets when its parent exits (Linux)."""
-
 
 class ServeError(Exception):
     """A problem starting the server (busy port, unknown host): one message and a hint, exit 1."""
@@ -215,12 +210,7 @@ class _Interrupts:
     def _in_forked_worker(self) -> None:
         if not self.active or os.getpid() == self.pid:
             return
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != self.pid:  # the server is already gone
-            os._exit(0)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the rest (SIGTERM, dying with the server): parallel's workers do
 
     def _unraisable(self, unraisable: Any) -> None:
         if not isinstance(unraisable.exc_value, KeyboardInterrupt):  # dropped interrupts: `stop` has them

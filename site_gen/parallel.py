@@ -17,9 +17,12 @@ parallel run gives exactly what a single-process run gives.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -118,7 +121,7 @@ def _fork_map(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[
     for _ in range(jobs):  # a stop sign for each process, this one too
         tasks.put(None)
     # Process arguments are inherited through fork, never pickled: that is the point.
-    workers = [context.Process(target=_worker, args=(job, shared, chunks, tasks, results), daemon=True)
+    workers = [context.Process(target=_worker, args=(job, shared, chunks, tasks, results, os.getpid()), daemon=True)
                for _ in range(jobs - 1)]
     try:  # started inside the try: a Ctrl-C between two starts must not orphan the first
         for worker in workers:
@@ -191,8 +194,29 @@ def _receive(run: _Shared, done: dict[int, list[R]], tick: Callable[[int], None]
     return True
 
 
-def _worker(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], tasks: Any, results: Any) -> None:
+_PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent exits (Linux)."""
+
+
+def _bound_to_parent(parent: int) -> None:
+    """Make a forked worker end with the process that forked it, whatever that process was doing.
+
+    Its SIGTERM goes back to the default (the parent's handler, such as the daemon's, raised
+    SystemExit, which the worker caught, then blocked for ever flushing a result nobody would read,
+    so `terminate()` never ended it); and on Linux it gets SIGTERM when the parent dies (a worker
+    orphaned by `kill -9` of the daemon held the daemon's sockets open, and every later build
+    waited on them)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above: nobody will read the results
+        os._exit(0)
+
+
+def _worker(job: ChunkJob[S, Any, T, R], shared: S, chunks: Sequence[Sequence[T]], tasks: Any, results: Any,
+            parent: int) -> None:
     """A forked worker: set up once, then do chunks until told to stop."""
+    _bound_to_parent(parent)
     failure: BaseException | None = None
     try:
         context = job.setup(shared)

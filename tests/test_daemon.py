@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, site_files, snapshot
+from conftest import PROJECT, run_cli, site_files, snapshot
 from site_gen import daemon as daemon_module
 from site_gen.commands_daemon import process_alive
 from site_gen.daemon import SOCKET_NAME, build_on_daemon, daemon_folder
@@ -264,3 +267,55 @@ def test_an_idle_daemon_frees_what_its_builds_left_once(bundled_copy: Path, monk
         list(daemon_module.ask(config, {"command": "stop"}))
         serving.join(WAIT)
     assert not serving.is_alive()
+
+
+def _processes_of(root: Path) -> list[int]:
+    """Pids of the processes whose command line names this project (the daemon and its build workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if "daemon run" in command and str(root) in command:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the daemon's workers")
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM])
+def test_a_daemon_killed_mid_build_leaves_no_worker_and_the_build_finishes_here(
+        big_site: Path, tmp_path: Path, stop_signal: int) -> None:
+    """A worker the daemon forked must not outlive it: an orphan held the daemon's sockets (and its
+    SIGTERM handler made `terminate()` futile), so the build and every later one waited for ever."""
+    root = tmp_path / "site"
+    try:
+        shutil.copytree(big_site, root, ignore=shutil.ignore_patterns(".site-gen-cache", "output", ".output*"))
+        shutil.copytree(PROJECT / "themes" / "default", root / "themes" / "default")  # a theme of its own to edit
+        assert run_cli("build", "-q", "--no-daemon", cwd=root, timeout=300).returncode == 0
+        assert run_cli("daemon", "start", cwd=root).returncode == 0
+        pid = _pid(root)
+        template = root / "themes" / "default" / "templates" / "article.html"
+        template.write_text(template.read_text(encoding="utf-8") + "{# every page again #}\n", encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(PROJECT), "CI": "true"}  # CI: the build it falls back to starts no daemon
+        client = subprocess.Popen([sys.executable, "-m", "site_gen", "build", "-q"], cwd=root, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + WAIT
+        while len(_processes_of(root)) < 2 and time.monotonic() < deadline:  # the daemon has forked its workers
+            time.sleep(0.02)
+        assert len(_processes_of(root)) >= 2, "the daemon's build never forked a worker"
+        time.sleep(0.7)  # well into rendering: the worker has results under way (a re-render takes seconds)
+        os.kill(pid, stop_signal)
+        _, err = client.communicate(timeout=120)
+        assert client.returncode == 0, err
+        assert _gone(pid)
+        deadline = time.monotonic() + WAIT
+        while _processes_of(root) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _processes_of(root), "a worker of the dead daemon is still running"
+        again = run_cli("build", "--no-daemon", cwd=root, timeout=60)
+        assert again.returncode == 0, again.stderr
+    finally:  # whatever failed above, no process of this project outlives the test
+        for left in _processes_of(root):
+            os.kill(left, signal.SIGKILL)
