@@ -163,6 +163,20 @@ def test_a_daemon_of_other_site_gen_code_is_not_used_and_stops(project: Path, mo
     assert _gone(pid)
 
 
+def test_a_daemon_is_not_used_after_a_library_it_loaded_was_upgraded(project: Path, tmp_path: Path) -> None:
+    """An upgraded markdown-it-py (here: another copy of it, found first) must not be rendered by a
+    daemon that loaded the old one: the daemon refuses, stops, and the command builds by itself."""
+    import markdown_it  # pylint: disable=import-outside-toplevel
+
+    pid = _pid(project)
+    shadow = tmp_path / "shadow"
+    shutil.copytree(Path(markdown_it.__file__).parent, shadow / "markdown_it")
+    built = run_cli("build", cwd=project, env={"PYTHONPATH": f"{PROJECT}{os.pathsep}{shadow}"})
+    assert built.returncode == 0, built.stderr
+    assert _gone(pid)
+    assert (project / "output" / "index.html").is_file()
+
+
 def test_a_daemon_that_cannot_make_its_folder_says_so_without_a_traceback(bundled_copy: Path) -> None:
     (bundled_copy / ".site-gen-cache").write_text("not a folder", encoding="utf-8")
     started = run_cli("daemon", "start", cwd=bundled_copy)
