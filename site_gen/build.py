@@ -370,6 +370,8 @@ class Builder:
         if (fresh is not None and state.index is not None
                 and other_stats(config, state.index.other_stats) == state.index.other_stats
                 and _outputs_intact(state, sink)):
+            if isinstance(sink, DiskSink):  # refused as a build that writes refuses it (a file put in output/ by hand)
+                sink.check_folder()
             if fresh is not state.index.stats:  # trusted now: the next build needs no reading either
                 state.index = replace(state.index, stats=fresh)
                 store.save_index(state.index, sink)

@@ -305,3 +305,15 @@ def test_a_wiki_link_may_spell_a_slug_as_words_and_a_bare_fragment_gets_a_hint(t
     failed = run_cli("build", cwd=root)
     assert failed.returncode == 1
     assert "error: link [[#ann-nato]] leads to no page\n    a [[link]] names a page before its '#'" in failed.stderr
+
+
+def test_a_file_put_into_output_by_hand_is_refused_even_when_nothing_else_changed(tmp_site) -> None:
+    """The same sources and the same output/ get the same answer, whatever the cache holds: a
+    build with nothing to write used to succeed where one with something to write refused."""
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
+    assert run_cli("build", cwd=root).returncode == 0
+    (root / "output" / "notes.txt").write_text("mine\n", encoding="utf-8")
+    again = run_cli("build", cwd=root)
+    assert again.returncode == 1 and "output folder holds files site-gen did not write: notes.txt" in again.stderr
+    assert run_cli("build", "--force", cwd=root).returncode == 0
+    assert (root / "output" / "notes.txt").read_text(encoding="utf-8") == "mine\n"
