@@ -52,8 +52,13 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
+BUSY_AFTER = 2.0
+"""Seconds an idle daemon needs at most to answer `status` or `stop`; past them it is building (it
+answers one request at a time), and the command says so instead of waiting for the build."""
+
+
 def _status_of(config: Path) -> dict | None:
-    for message in ask(config, {"command": "status"}):
+    for message in ask(config, {"command": "status"}, timeout=BUSY_AFTER):
         return message.get("status")
     return None
 
@@ -78,7 +83,10 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    stopped = next((m.get("stopped") for m in ask(args.config, {"command": "stop"})), None)
+    stopped = next((m.get("stopped") for m in ask(args.config, {"command": "stop"}, timeout=BUSY_AFTER)), None)
+    if stopped is None and listening(args.config):  # the request waits in its queue behind a build
+        print(f"the site-gen daemon for {args.config} is busy with a build; it stops when the build ends")
+        return 0
     if stopped is None:
         print(f"no site-gen daemon runs for {args.config}")
         return 0

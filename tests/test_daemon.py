@@ -298,11 +298,12 @@ def _processes_of(root: Path) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the daemon's workers")
-@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM])
-def test_a_daemon_killed_mid_build_leaves_no_worker_and_the_build_finishes_here(
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM, 0])
+def test_a_daemon_stopped_mid_build_leaves_no_worker_and_the_build_finishes(
         big_site: Path, tmp_path: Path, stop_signal: int) -> None:
     """A worker the daemon forked must not outlive it: an orphan held the daemon's sockets (and its
-    SIGTERM handler made `terminate()` futile), so the build and every later one waited for ever."""
+    SIGTERM handler made `terminate()` futile), so the build and every later one waited for ever.
+    (Signal 0: `site-gen daemon stop`, which says at once that the daemon is busy and stops it after.)"""
     root = tmp_path / "site"
     try:
         shutil.copytree(big_site, root, ignore=shutil.ignore_patterns(".site-gen-cache", "output", ".output*"))
@@ -320,7 +321,14 @@ def test_a_daemon_killed_mid_build_leaves_no_worker_and_the_build_finishes_here(
             time.sleep(0.02)
         assert len(_processes_of(root)) >= 2, "the daemon's build never forked a worker"
         time.sleep(0.7)  # well into rendering: the worker has results under way (a re-render takes seconds)
-        os.kill(pid, stop_signal)
+        if stop_signal:
+            os.kill(pid, stop_signal)
+        else:
+            asked = time.monotonic()
+            stop = run_cli("daemon", "stop", cwd=root)
+            assert stop.returncode == 0, stop.stderr
+            assert time.monotonic() - asked < 10  # said at once (busy) or after a build that ended first: never "no daemon"
+            assert "is busy with a build; it stops when the build ends" in stop.stdout or "stopped (pid" in stop.stdout
         _, err = client.communicate(timeout=120)
         assert client.returncode == 0, err
         assert _gone(pid)
