@@ -117,17 +117,14 @@ _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
 in a text holding one, PyYAML's line numbers run ahead of the file's."""
 
 
-def _line_and_column(mark: Any, text: str) -> tuple[int, int]:
-    """A mark's 1-based line and column as the file counts them (lines end at LF only)."""
-    if not _OTHER_BREAKS.search(text):
+def _line_and_column(mark: Any, text: str, other_breaks: bool) -> tuple[int, int]:
+    """A mark's 1-based line and column as the file counts them (lines end at LF only);
+    `other_breaks`: whether `text` holds one of `_OTHER_BREAKS` (asked once per text: this runs
+    for every value of every page)."""
+    if not other_breaks:
         return mark.line + 1, mark.column + 1
     index = min(mark.index, len(text))
     return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
-
-
-def _location(node: yaml.Node, path: str, line_offset: int, text: str) -> SourceLocation:
-    line, col = _line_and_column(node.start_mark, text)
-    return SourceLocation(path, line + line_offset, col)
 
 
 class _Converter:
@@ -143,18 +140,27 @@ class _Converter:
         self.path = path
         self.line_offset = line_offset
         self.text = text
+        self.other_breaks = bool(_OTHER_BREAKS.search(text))
+        self.escapes = "\\" in text
+        """Whether a value may be written with escapes: only those can make a control character
+        (`textfile` refuses a raw one), so a text without a backslash needs no check per value."""
         self.count = 0
         self.inside: set[int] = set()
 
     def where(self, node: yaml.Node) -> SourceLocation:
         """The file location of a node."""
-        return _location(node, self.path, self.line_offset, self.text)
+        mark = node.start_mark
+        if not self.other_breaks:  # the usual case, made without a call: this runs for every value
+            return SourceLocation(self.path, mark.line + 1 + self.line_offset, mark.column + 1)
+        line, col = _line_and_column(mark, self.text, True)
+        return SourceLocation(self.path, line + self.line_offset, col)
 
     def content_start(self, node: yaml.Node) -> SourceLocation:
         """Where a block scalar's text begins (`note: |` starts it on the next line, indented):
         a place inside its text (a note's broken link) is counted from there."""
-        line, _col = _line_and_column(node.start_mark, self.text)
-        following = self.text.split("\n", line + 1)[line] if self.text.count("\n") >= line else ""
+        line, _col = _line_and_column(node.start_mark, self.text, self.other_breaks)
+        start = self.text.find("\n", node.start_mark.index) + 1
+        following = self.text[start:start + 200] if start else ""
         indent = len(following) - len(following.lstrip(" "))
         return SourceLocation(self.path, line + 1 + self.line_offset, indent + 1)
 
@@ -193,7 +199,7 @@ class _Converter:
             kind = node.tag.rsplit(":", 1)[-1]
             raise DiagnosticError([error(self.where(node), f"invalid {kind} value '{node.value}': {exc}",
                                          "put the value in quotes to make it text")]) from None
-        if isinstance(value, str) and (found := CONTROL_CHARACTER.search(value)):  # written as an escape ("\x01")
+        if self.escapes and isinstance(value, str) and (found := CONTROL_CHARACTER.search(value)):  # an escape ("\x01")
             raise DiagnosticError([error(self.where(node), f"control character U+{ord(found[0]):04X} is not allowed",
                                          "remove the escape (\\x.., \\u....) that makes it")])
         return value
@@ -242,14 +248,15 @@ def _yaml_error(exc: yaml.MarkedYAMLError, path: str, line_offset: int, text: st
     mark = exc.problem_mark or exc.context_mark
     if exc.context_mark and "end of stream" in (exc.problem or "") and "quoted scalar" in (exc.context or ""):
         mark = exc.context_mark  # an unclosed quote: point where it opens, not at the end of the text
-    line, col = _line_and_column(mark, text) if mark else (1, 1)
+    other_breaks = bool(_OTHER_BREAKS.search(text))
+    line, col = _line_and_column(mark, text, other_breaks) if mark else (1, 1)
     problem = exc.problem or "invalid YAML"
     if exc.context:
         problem = f"{problem} ({exc.context})"
     context = exc.context_mark
     opened = "the value"
     if context:
-        context_line, context_col = _line_and_column(context, text)
+        context_line, context_col = _line_and_column(context, text, other_breaks)
         opened = f"line {context_line + line_offset}, column {context_col}"
     line += line_offset
     hint = next((text.format(context=opened) for key, text in _YAML_HINTS if key in problem),
