@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         external += " not tried (--external tries them)"
     stale = _stale(args, result.site.articles, result.site.topics)
-    print_diagnostics([*result.warnings, *problems, *stale])
+    print_diagnostics([*result.warnings, *problems, *stale], what="check")
     print(f"checked {len(result.site.articles)} articles and {len(result.site.topics)} topics: "
           f"{'errors' if problems else 'no errors'}, {len(result.warnings)} warnings; {external}")
     return 1 if problems or any(d.severity is Severity.ERROR for d in stale) else 0

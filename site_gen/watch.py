@@ -53,6 +53,9 @@ _TEMP_NAME = re.compile(r"(?:sed|tmp|perl)[A-Za-z0-9_]{5,10}|\d+")
 """Extension-less temporary names: `sed -i` (sedAbC123), Python's tempfile (tmpk2j4_x), vim's `4913` probe."""
 _IGNORED_EVENTS = frozenset({"opened", "closed_no_write"})
 """Reading a file changes nothing (and the build itself reads every file: no loops)."""
+_ACTIONS = {"closed": "saved", "attrib": "touched"}
+"""What the log says for watchdog's event names that are not what a user did: a file closed
+after writing was saved, a changed time or mode is a touch."""
 
 
 class ChangeKind(str, Enum):
@@ -72,7 +75,8 @@ class Change:
     path: Path
     kind: ChangeKind
     action: str
-    """created, modified, deleted, moved (this path was renamed away) or moved-in."""
+    """created, modified, saved (closed after writing), touched, deleted, moved (this path was renamed
+    away) or moved-in."""
 
 
 def is_editor_dropping(name: str) -> bool:
@@ -159,7 +163,7 @@ def changes_from_event(event: FileSystemEvent, targets: WatchTargets) -> list[Ch
     if event.event_type in _IGNORED_EVENTS or (event.is_directory and event.event_type in ("modified", "attrib")):
         return []
     found: list[Change] = []
-    paths = [(event.src_path, "moved" if event.event_type == "moved" else event.event_type)]
+    paths = [(event.src_path, _ACTIONS.get(event.event_type, event.event_type))]
     if event.event_type == "moved":
         paths.append((event.dest_path, "moved-in"))
     for raw, action in paths:

@@ -44,7 +44,7 @@ def test_check_reports_every_broken_reference_with_its_place(broken_site: Path) 
         "content/articles/summit.md:24:1: error: image '../media/missing-map.png' not found",
         "content/articles/summit.md:28:1: error: '#nowhere' is not a heading or annotation of articles/summit.html",
         "content/topics/unused.md:1:1: warning: topic 'unused' is not cited or linked by any page",
-        "build failed: 10 errors",
+        "check failed: 10 errors",
     ]
     assert "did you mean [[sanctions]]?" in result.stderr
     assert "Traceback" not in result.stderr
