@@ -220,7 +220,7 @@ def _check_unique_slugs(pages: list[PageT], kind: str, diagnostics: list[Diagnos
     for page in pages:
         if page.slug in first:
             other = first[page.slug]
-            diagnostics.append(error(page.location, f"duplicate {kind} slug '{page.slug}' (also used by {other.path})",
+            diagnostics.append(error(page.slug_location or page.location, f"duplicate {kind} slug '{page.slug}' (also used by {other.path})",
                                      "set a different slug: in one of the two files"))
         else:
             first[page.slug] = page

@@ -86,6 +86,8 @@ class Document:
     body_line: int
     """File line of the body's first line, to map Markdown token lines to file lines."""
     location: SourceLocation
+    slug_location: SourceLocation | None = None
+    """Where `slug:` is written, when it is (a duplicate slug is reported there)."""
 
 
 @dataclass(frozen=True)
