@@ -319,10 +319,14 @@ class Daemon:
         """The builder kept for building `config_file` (as named in the current folder) with `options`."""
         from site_gen.build import Builder  # pylint: disable=import-outside-toplevel  # the client never needs it
 
-        key = (os.getcwd(), config_file, options)  # the builder resolves `config_file` in this folder again
+        # The builder resolves `config_file` in this folder again. `--jobs` spreads the work and
+        # changes no byte of the output: one model serves every number of jobs (a second one doubled
+        # the daemon's memory).
+        key = (os.getcwd(), config_file, replace(options, jobs=None))
         builder = self.builders.pop(key, None)
         if builder is None:
             builder = Builder(config_file, replace(options, save_cache_later=True))
+        builder.options = replace(builder.options, jobs=options.jobs)
         self.builders[key] = builder  # the most recently used last
         while len(self.builders) > KEPT_BUILDERS:  # each holds a model of the whole site
             self.builders.pop(next(iter(self.builders))).save_cache()

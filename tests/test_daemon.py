@@ -109,6 +109,16 @@ def test_the_daemon_loads_the_model_of_the_last_build_before_it_is_asked(bundled
         run_cli("daemon", "stop", cwd=bundled_copy)
 
 
+def test_one_site_model_serves_every_number_of_jobs(project: Path) -> None:
+    """`--jobs` changes how the work is spread, never a byte: a second model for it doubled the memory."""
+    assert run_cli("build", cwd=project).returncode == 0
+    article = project / "content" / "articles" / "russia-iran-alliance-tehran-meeting.md"
+    article.write_text(article.read_text(encoding="utf-8") + "\nA line built with one job.\n", encoding="utf-8")
+    assert run_cli("build", "--jobs", "1", cwd=project).returncode == 0
+    assert "A line built with one job." in (project / "output" / "articles" / f"{article.stem}.html").read_text(encoding="utf-8")
+    assert "1 site model in memory" in _status(project)[1] and _builds(project) == 2
+
+
 def test_a_broken_source_fails_in_the_daemon_as_in_a_command(project: Path) -> None:
     assert run_cli("build", "-q", cwd=project).returncode == 0
     before = snapshot(project / "output")
