@@ -477,7 +477,7 @@ def closest_passage(reader: ReaderText, annotation: Annotation,
         start = _best_by_context(reader.folded, exact, len(quote), prefix, suffix)
         found = ((start, start + len(quote)), 100.0) if start is not None else None
     else:
-        found = _fuzzy_span(reader.folded, quote)
+        found = _in_context(reader.folded, _fuzzy_span(reader.folded, quote), prefix, suffix)
     if found is None or found[1] < threshold:
         return None
     spans = _context_spans(reader.folded, found[0], prefix, suffix)
@@ -488,6 +488,21 @@ def closest_passage(reader: ReaderText, annotation: Annotation,
                       _raw_words(reader, *new_prefix) if new_prefix else None,
                       _raw_words(reader, *new_suffix) if new_suffix else None,
                       line_of(reader, reader.raw_index(start)), found[1])
+
+
+def _in_context(folded: str, found: tuple[tuple[int, int], float] | None, prefix: str,
+                suffix: str) -> tuple[tuple[int, int], float] | None:
+    """The fuzzy search's passage, moved to the occurrence of the same words that the author's
+    prefix/suffix point to (of equal passages the search takes the first: the note would move to
+    another place of the phrase); None when they point to two alike."""
+    if found is None or not (prefix.strip() or suffix.strip()):
+        return found
+    (start, end), score = found
+    occurrences = _all_at(folded, folded[start:end])
+    if len(occurrences) < 2:
+        return found
+    chosen = _best_by_context(folded, occurrences, end - start, prefix, suffix)
+    return ((chosen, chosen + end - start), score) if chosen is not None else None
 
 
 def _closest_hint(suggestion: Suggestion | None) -> str:

@@ -2,8 +2,8 @@
 
 For every annotation that does not anchor, `annotations.closest_passage` gives
 the new `quote` (and `prefix`/`suffix` where they must change); when that
-passage occurs more than once, the author's prefix/suffix pick the occurrence
-(`closest_in_context`). An annotation without an `id:` has an id derived from
+passage occurs more than once, the author's prefix/suffix pick the occurrence (as
+in `site-gen build`'s hint). An annotation without an `id:` has an id derived from
 its quote, which links point to (`#ann-<id>`): a fix that rewrites its quote
 also writes that id as `id:`, so the links keep working. The front
 matter is then edited *as text*: the value of each of those keys is replaced
@@ -27,15 +27,14 @@ from pathlib import Path
 import yaml
 from markdown_it import MarkdownIt
 
-from site_gen.annotations import (REANCHOR_FIX_THRESHOLD, ReaderText, Suggestion, annotations_plugin,
-                                  closest_passage)
+from site_gen.annotations import REANCHOR_FIX_THRESHOLD, Suggestion, annotations_plugin, closest_passage
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error, warning
 from site_gen.frontmatter import parse_article, split_front_matter
 from site_gen.library import parse_document
 from site_gen.loader import decode_page, load_library, read_page_bytes
 from site_gen.markdown import make_parser
-from site_gen.model import Annotation, Article
+from site_gen.model import Article
 
 Edit = tuple[int, int, str]
 """(start, end, replacement) in the page text."""
@@ -117,25 +116,10 @@ def find_fixes(config: SiteConfig) -> list[Fix]:
         for index, annotation in enumerate(article.annotations):
             if body.reader is None or id(annotation) in anchored:
                 continue
-            suggestion = closest_in_context(body.reader, annotation, REANCHOR_FIX_THRESHOLD)
+            suggestion = closest_passage(body.reader, annotation, REANCHOR_FIX_THRESHOLD)
             if suggestion is not None:
                 fixes.append(Fix(article, index, suggestion))
     return fixes
-
-
-def closest_in_context(reader: ReaderText, annotation: Annotation, threshold: float) -> Suggestion | None:
-    """`closest_passage`, but of several occurrences of the passage found, the one the author's
-    prefix/suffix point to (keeping them where they still single it out); None if they point to none.
-
-    The fuzzy search alone takes the most similar passage, and of equal ones the first: the note
-    would move to another occurrence of the phrase. Asking again with the passage as the quote lets
-    `closest_passage` rank its exact occurrences by the old prefix/suffix (a tie is no suggestion).
-    """
-    found = closest_passage(reader, annotation, threshold)
-    if found is None or not (annotation.prefix.strip() or annotation.suffix.strip()):
-        return found
-    again = closest_passage(reader, annotation._replace(quote=found.quote), threshold)
-    return replace(again, score=found.score) if again is not None else None
 
 
 def apply_fixes(config: SiteConfig, fixes: list[Fix]) -> tuple[list[Fix], list[Diagnostic]]:

@@ -1,6 +1,7 @@
 """`check --fix` and `check --stale` after review: what a user sees in the file, the output and the build.
 
-- `--fix` keeps a note on the occurrence its prefix/suffix point to (it moved to the first one);
+- `--fix` (and the hint `build` prints) keep a note on the occurrence its prefix/suffix point to (it moved
+  to the first one);
 - `--fix` writes the id derived from the old quote as `id:`, so links to `#ann-<id>` keep working;
 - `--stale` with an age reaching back before the year 1 is a usage error, not a traceback.
 """
@@ -56,6 +57,16 @@ def test_fix_keeps_the_occurrence_the_prefix_or_suffix_picks(tmp_site: MakeSite,
     assert site_gen(root, "build").returncode == 0
     assert text_after(root / "output/articles/test.html", "ann-first").startswith(". The")
     assert text_after(root / "output/articles/test.html", "ann-second") == after
+
+
+def test_builds_hint_points_at_the_occurrence_the_suffix_picks(tmp_site: MakeSite) -> None:
+    """The hint `site-gen build` prints says what `--fix` does: keep the suffix (it suggested `. The`,
+    the first occurrence's)."""
+    entry = '  - id: second\n    quote: "quick brwn fox"\n    suffix: " again"\n    note: Second.\n'
+    root = tmp_site({ARTICLE: page(entry, "The quick brown fox. The quick brown fox again.")})
+    built = site_gen(root, "build")
+    assert built.returncode == 1 and 'quote: "quick brown fox"' in built.stderr
+    assert "suffix" not in built.stderr.split("set in its front matter:")[1]
 
 
 def test_fix_follows_a_suffix_that_changed_too(tmp_site: MakeSite) -> None:
