@@ -403,10 +403,8 @@ def _bare_link_hint(reader: ReaderText, annotation: Annotation) -> str:
     cannot know (the linked page's title); empty if it seems not to."""
     quote = match_form(annotation.quote.strip())
     for link in reader.bare_links:
-        block_start = reader.raw.rfind(BLOCK_SEP, 0, link.at) + 1
-        block_end = reader.raw.find(BLOCK_SEP, link.at + 1)
-        before = match_form(reader.raw[block_start:link.at])
-        after = match_form(reader.raw[link.at + 1:len(reader.raw) if block_end == -1 else block_end])
+        before = match_form(_block_part(reader.raw, link.at, before=True))
+        after = match_form(_block_part(reader.raw, link.at + 1, before=False))
         name = link.target.partition("#")[0].strip().replace("-", " ").casefold()
         if (name and name in quote.casefold()) or _runs_into_link(before, after, quote):
             return (f"a quote cannot include a [[link]] without a label, like [[{link.target}]] on line "

@@ -399,7 +399,7 @@ class Builder:
         outputs = {f.path: (file_digest(f), f.deps) for f in files} if isinstance(sink, DiskSink) else {}
         assets: dict[str, Stat] = {str(a.source): None for a in site.assets.values()}  # the asset plans' keys
         index = SiteIndex(fingerprint, digests, stat_table, outputs, site.warnings, _counts(site),
-                          _trusted_stats(other_stats(config, assets)), site.universe)
+                          _trusted_stats(config, other_stats(config, assets)), site.universe)
         self.state = _State(index, by_path, site, pages, deps=deps, sources=sources)
         relinked = state.index is not None and state.index.universe != index.universe  # every page's saved links are stale
         self._save(store, changed | set(pages) if relinked else changed,
@@ -907,14 +907,15 @@ def _fingerprint(config: SiteConfig, options: BuildOptions) -> str:
     return digest.hexdigest()
 
 
-def _trusted_stats(stats: dict[str, Stat]) -> dict[str, Stat]:
+def _trusted_stats(config: SiteConfig, stats: dict[str, Stat]) -> dict[str, Stat]:
     """Theme files' and images' stats as the index keeps them: a copied file's (a theme's static
     file, an image) too new to trust (see `sources.trusted_stat`) as None, so the next build
     copies it again. A file saved again within the clock's resolution can keep its size and time:
     its new bytes were never copied, as nothing seemed to change. (Templates need no such care:
     every build hashes their bytes into its fingerprint.)"""
     now = time.time_ns()
-    return {path: stat if f"{os.sep}templates{os.sep}" in path else trusted_stat(stat, now) for path, stat in stats.items()}
+    templates = tuple(f"{theme / 'templates'}{os.sep}" for theme in config.theme_paths())
+    return {path: stat if path.startswith(templates) else trusted_stat(stat, now) for path, stat in stats.items()}
 
 
 def _check_collisions(files: list[RenderedFile], by_path: dict[str, RenderedFile]) -> None:

@@ -154,7 +154,7 @@ def parse_article(text: str, path: str, file_stem: str) -> Article:
     article = Article(
         slug=_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
-        slug_location=reader.where("slug") if reader.has("slug") else None,
+        slug_location=reader.given_at("slug"),
         date=reader.date("date", required=True) or Article.date, summary=reader.string("summary"),
         tags=_tags(reader), section=reader.string("section"), image=_image(reader),
         provenance=_provenance(reader), draft=reader.boolean("draft"), annotations=_annotations(reader),
@@ -183,9 +183,9 @@ def parse_topic(text: str, path: str, file_stem: str) -> Topic:
     topic = Topic(
         slug=_topic_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
-        slug_location=reader.where("slug") if reader.has("slug") else None,
+        slug_location=reader.given_at("slug"),
         summary=reader.string("summary"), aliases=reader.string_list("aliases"), sources=_sources(reader),
-        as_of=reader.date("as_of"), aliases_location=reader.where("aliases") if reader.has("aliases") else None,
+        as_of=reader.date("as_of"), aliases_location=reader.given_at("aliases"),
     )
     if diagnostics:
         raise DiagnosticError(diagnostics)
@@ -203,7 +203,7 @@ def _image(reader: MappingReader) -> Image | None:
                    "put the image in content/ and give its path from this file, e.g. src: ../media/port.jpg")
         src = ""
     return Image(image.string("caption"), image.string("credit"), src, image.string("alt"),
-                 image.where("src") if image.has("src") else None)
+                 image.given_at("src"))
 
 
 def _provenance(reader: MappingReader) -> Provenance:
@@ -230,7 +230,7 @@ def _annotations(reader: MappingReader) -> tuple[Annotation, ...]:
         annotations.append(Annotation(
             id=ann_id, quote=quote, note=item.string("note", required=True), location=item.where(),
             prefix=item.string("prefix"), suffix=item.string("suffix"), topic=item.string("topic"),
-            sources=_sources(item), topic_location=item.where("topic") if item.has("topic") else None,
-            as_of=item.date("as_of"), note_location=item.where("note") if item.has("note") else None,
+            sources=_sources(item), topic_location=item.given_at("topic"),
+            as_of=item.date("as_of"), note_location=item.given_at("note"),
         ))
     return tuple(annotations)

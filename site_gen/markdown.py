@@ -56,9 +56,11 @@ NOTE_ID_PREFIXES = ("ann-", "note-", "toggle-")
 def _heading_ids_apart(state: StateCore) -> None:
     """Renumber a heading whose id another element of the page has: "## Main" took the skip
     link's `main`, "## Ann Foo" the phrase of annotation `foo` (`ann-foo`), so links led elsewhere."""
+    headings = [t for t in state.tokens if t.type == "heading_open" and t.attrGet("id")]
+    if not headings:  # most notes, and every page without subheadings
+        return
     annotations = state.env.get("annotations") if isinstance(state.env, dict) else None
     reserved = THEME_IDS | {prefix + a.id for a in annotations or () for prefix in NOTE_ID_PREFIXES}
-    headings = [t for t in state.tokens if t.type == "heading_open" and t.attrGet("id")]
     taken = set(reserved) | {str(t.attrGet("id")) for t in headings}
     for token in headings:
         if token.attrGet("id") in reserved:

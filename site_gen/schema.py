@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
-from site_gen.diagnostics import Diagnostic, error
+from site_gen.diagnostics import Diagnostic, SourceLocation, error
 from site_gen.yamlfile import KeyPath, LocatedYaml
 
 
@@ -50,6 +50,10 @@ class MappingReader:
     def has(self, key: str) -> bool:
         """True when the key is present with a non-null value."""
         return self.value.get(key) is not None
+
+    def given_at(self, key: str) -> SourceLocation | None:
+        """Where a field is written, or None when it is not (a model keeps it to point an error there)."""
+        return self.where(key) if self.has(key) else None
 
     def string(self, key: str, default: str = "", required: bool = False) -> str:
         """A text field; numbers and booleans are refused rather than silently converted."""

@@ -35,9 +35,14 @@ def decode_text(data: bytes, shown: str, belongs: str = "only UTF-8 Markdown fil
     return text
 
 
-def control_character_error(text: str, position: int, shown: str, line_offset: int = 0) -> Diagnostic:
+def line_and_column(text: str, index: int) -> tuple[int, int]:
+    """The 1-based line and column of character `index` of `text`, lines ending at LF (as the
+    decoded file counts them)."""
+    index = min(index, len(text))
+    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+
+
+def control_character_error(text: str, position: int, shown: str) -> Diagnostic:
     """The error for the control character at `position` of `text`, at its line and column."""
-    line = text.count("\n", 0, position) + 1 + line_offset
-    col = position - text.rfind("\n", 0, position)
-    return error(SourceLocation(shown, line, col), f"control character U+{ord(text[position]):04X} is not allowed",
-                 CONTROL_HINT)
+    return error(SourceLocation(shown, *line_and_column(text, position)),
+                 f"control character U+{ord(text[position]):04X} is not allowed", CONTROL_HINT)

@@ -294,11 +294,9 @@ class Watcher:
 
     def retarget(self, targets: WatchTargets) -> None:
         """Watch other folders (site.yaml chose another theme or content folder)."""
-        if targets == self.targets:
-            return
-        self._observer.unschedule_all()
-        self.targets = targets
-        self._schedule(targets)
+        if targets != self.targets:
+            self.targets = targets
+            self.reschedule()
 
     def reschedule(self) -> None:
         """Watch the targets' folders afresh: a watched folder deleted (`rm -rf content`, a branch

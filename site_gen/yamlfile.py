@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from site_gen.diagnostics import DiagnosticError, SourceLocation, error
-from site_gen.textfile import CONTROL_CHARACTER
+from site_gen.textfile import CONTROL_CHARACTER, line_and_column
 
 KeyPath = tuple[str | int, ...]
 
@@ -104,11 +104,9 @@ def _compose(text: str) -> tuple[Any, yaml.Node | None]:
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, path: str, line_offset: int) -> Any:
     """A character YAML does not accept (a control character), at its line and column."""
-    position = min(exc.position, len(text))
-    line = text.count("\n", 0, position) + 1 + line_offset
-    col = position - text.rfind("\n", 0, position)
+    line, col = line_and_column(text, exc.position)
     code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
-    return error(SourceLocation(path, line, col), f"invalid YAML: special character U+{code:04X} is not allowed",
+    return error(SourceLocation(path, line + line_offset, col), f"invalid YAML: special character U+{code:04X} is not allowed",
                  "delete the invisible character (copied from another program?), or write it as an escape in double quotes")
 
 
@@ -123,8 +121,7 @@ def _line_and_column(mark: Any, text: str, other_breaks: bool) -> tuple[int, int
     for every value of every page)."""
     if not other_breaks:
         return mark.line + 1, mark.column + 1
-    index = min(mark.index, len(text))
-    return text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+    return line_and_column(text, mark.index)
 
 
 class _Converter:
