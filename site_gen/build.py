@@ -909,13 +909,19 @@ def _fingerprint(config: SiteConfig, options: BuildOptions) -> str:
 
 def _trusted_stats(config: SiteConfig, stats: dict[str, Stat]) -> dict[str, Stat]:
     """Theme files' and images' stats as the index keeps them: a copied file's (a theme's static
-    file, an image) too new to trust (see `sources.trusted_stat`) as None, so the next build
-    copies it again. A file saved again within the clock's resolution can keep its size and time:
-    its new bytes were never copied, as nothing seemed to change. (Templates need no such care:
-    every build hashes their bytes into its fingerprint.)"""
+    file, an image) too new to trust (see `sources.trusted_stat`) as `UNTRUSTED_STAT`, so the
+    next build copies it again. A file saved again within the clock's resolution can keep its
+    size and time: its new bytes were never copied, as nothing seemed to change. (Not as None:
+    that is a missing file's stat, and a file deleted after such a build would have seemed
+    unchanged. Templates need no such care: every build hashes their bytes into its fingerprint.)"""
     now = time.time_ns()
     templates = tuple(f"{theme / 'templates'}{os.sep}" for theme in config.theme_paths())
-    return {path: stat if path.startswith(templates) else trusted_stat(stat, now) for path, stat in stats.items()}
+    return {path: stat if stat is None or path.startswith(templates) else trusted_stat(stat, now) or UNTRUSTED_STAT
+            for path, stat in stats.items()}
+
+
+UNTRUSTED_STAT: Stat = (-1, -1, -1)
+"""The stat kept for a copied file too new to trust: no file's stat, present or missing, equals it."""
 
 
 def _check_collisions(files: list[RenderedFile], by_path: dict[str, RenderedFile]) -> None:

@@ -349,3 +349,23 @@ def test_a_static_file_saved_again_with_the_same_size_and_time_is_copied(bundled
     assert sources.stat_key(style) == (saved.st_size, saved.st_mtime_ns, saved.st_ino)
     Builder(bundled_copy / "site.yaml", BuildOptions(jobs=1)).build()
     assert (bundled_copy / "output" / "static" / "style.css").read_text(encoding="utf-8").endswith("/* BBBB */\n")
+
+
+def test_an_image_deleted_just_after_a_build_copied_it_is_an_error_not_a_stale_success(bundled_copy: Path) -> None:
+    """A copied file too new to trust is copied again by the next build; deleted instead, the next
+    build must miss it (a new stat of "none" is not the kept "too new to trust")."""
+    images = bundled_copy / "content" / "media"
+    images.mkdir()
+    (images / "map.png").write_bytes(b"\x89PNG first")
+    article = next((bundled_copy / "content" / "articles").glob("*.md"))
+    article.write_text(article.read_text(encoding="utf-8") + "\n![A map](../media/map.png)\n", encoding="utf-8")
+    age_files(bundled_copy / "content")
+    kept = Builder(bundled_copy / "site.yaml", BuildOptions(jobs=1))  # as the daemon and serve keep one
+    kept.build()
+    (images / "map.png").write_bytes(b"\x89PNG second")  # saved again: too new for its stat to be kept
+    kept.build()
+    assert (bundled_copy / "output" / "media" / "map.png").read_bytes() == b"\x89PNG second"
+    (images / "map.png").unlink()
+    for builder in (Builder(bundled_copy / "site.yaml", BuildOptions(jobs=1)), kept):  # a new process's, the kept one
+        with pytest.raises(DiagnosticError, match="image '../media/map.png' not found"):
+            builder.build()
