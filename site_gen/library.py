@@ -32,6 +32,7 @@ from site_gen.annotations import Anchor, ReaderText, annotations_plugin
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error, warning
 from site_gen.frontmatter import slugify
+from site_gen.loader import is_page_name
 from site_gen.markdown import make_parser, split_target, walk
 from site_gen.memo import PageMemo
 from site_gen.patching import PATCH_LIMIT, changed_positions, replaced
@@ -268,7 +269,7 @@ class Citation(NamedTuple):
 
 @dataclass(frozen=True)
 class Asset:
-    """A file from content/ that pages use (an image), copied to `output_path`."""
+    """A file from content/ that pages use (an image, or a file a link leads to), copied to `output_path`."""
 
     source: Path
     output_path: str
@@ -373,6 +374,23 @@ def page_validity(site: ResolvedSite, key: PageKey) -> tuple[object, ...]:
 def page_path(key: PageKey) -> str:
     """The output path of an article or topic page."""
     return article_path(key[1]) if key[0] == "article" else topic_path(key[1])
+
+
+class LinkTarget(NamedTuple):
+    """Where a resolved internal link leads, as output paths: a page's or a copied file's."""
+
+    path: str
+    query: str
+    fragment: str
+
+
+def link_target(token: Token) -> LinkTarget | None:
+    """Where a link or wiki link token leads after resolving, or None (external, or broken)."""
+    page = token.meta.get("page")
+    path = page_path(page) if page else token.meta.get("file")
+    if not path:
+        return None
+    return LinkTarget(path, token.meta.get("query", ""), token.meta.get("fragment", ""))
 
 
 def resolve_library(config: SiteConfig, library: Library, include_drafts: bool = False,
@@ -641,6 +659,13 @@ class _Resolver:
             return
         target_file = posixpath.normpath(posixpath.join(posixpath.dirname(doc.path), unquote(parts.path)))
         target = self.by_path.get(target_file)
+        if parts.query:
+            token.meta["query"] = parts.query
+        if target is None and not is_page_name(target_file.rpartition("/")[2]):
+            token.meta.pop("page", None)
+            token.meta["file"] = self._asset(doc, unquote(parts.path), where, "file")  # a PDF, a data file: copied
+            token.meta["fragment"] = unquote(parts.fragment)
+            return
         if target is None:
             hint = "link to the page's .md file, relative to this file, e.g. ../topics/nato.md, or use [[slug]]"
             self.errors.append(error(where, f"link '{href}' leads to no page ({target_file} is not an article or topic)", hint))
@@ -709,22 +734,24 @@ class _Resolver:
                 self.errors.append(error(where, f"'#{fragment}' is not a heading or annotation of {page_path(target)}",
                                          f"ids on that page: {known}"))
 
-    def _asset(self, doc: Document, ref: str, where: SourceLocation) -> str:
+    def _asset(self, doc: Document, ref: str, where: SourceLocation, what: str = "image") -> str:
+        """The output path of the file under content/ that `ref` (relative to `doc`) names, noted
+        for copying; an error at `where` if there is none. `what` names it in messages."""
         self.used_files = True
         content = self.config.content_path
         try:
             file = (self.config.root / posixpath.dirname(doc.path) / ref).resolve()
         except (RuntimeError, OSError, ValueError):  # a symlink loop (RuntimeError before 3.13) or a NUL byte
-            self.errors.append(error(where, f"image '{printable(ref)}' cannot be resolved",
-                                     "it is a symlink loop or an impossible file name; point it at an image under content/"))
+            self.errors.append(error(where, f"{what} '{printable(ref)}' cannot be resolved",
+                                     f"it is a symlink loop or an impossible file name; point it at {_WITH_ARTICLE[what]} under content/"))
             return ref
         try:
             output_path = file.relative_to(content.resolve()).as_posix()
         except ValueError:
-            self.errors.append(error(where, f"image '{ref}' is outside the content folder", "put images under content/"))
+            self.errors.append(error(where, f"{what} '{ref}' is outside the content folder", f"put {what}s under content/"))
             return ref
         if not file.is_file():
-            self.errors.append(error(where, f"image '{ref}' not found", f"expected a file {output_path} in content/"))
+            self.errors.append(error(where, f"{what} '{ref}' not found", f"expected a file {output_path} in content/"))
             return ref
         self.assets[output_path] = Asset(file, output_path)
         return output_path
@@ -914,6 +941,7 @@ def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> Parsed
 
 
 _LINK_TYPES = frozenset({"wikilink", "link_open", "image"})
+_WITH_ARTICLE = {"image": "an image", "file": "a file"}
 _BREAKS = frozenset({"softbreak", "hardbreak"})
 
 

@@ -1,6 +1,7 @@
 """Load stage: the content folder -> a `Library` of articles and topics.
 
-Reads every `content/articles/*.md` and `content/topics/*.md`, decodes it
+Reads every page file under `content/articles/` and `content/topics/` (`*.md`, sub-folders
+included), decodes it
 strictly (UTF-8, BOM and CRLF tolerated), parses its front matter, and checks
 what can be checked file by file (duplicate slugs). Every problem in every
 file is collected before giving up, so one build shows them all.
@@ -19,6 +20,7 @@ from typing import TypeVar
 
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
+from site_gen.folders import walk_entries
 from site_gen.frontmatter import parse_article, parse_topic
 from site_gen.model import Article, Document, Library, Topic
 from site_gen.patching import changed_positions
@@ -120,7 +122,7 @@ def page_digest(data: bytes) -> bytes:
 def parse_source(source: Source, data: bytes) -> Document:
     """A page file's bytes -> its Article or Topic; raise DiagnosticError with every problem."""
     parse = parse_article if source.kind == "article" else parse_topic
-    return parse(decode_page(data, source.shown), source.shown, source.file.stem)
+    return parse(decode_page(data, source.shown), source.shown, page_stem(source.name))
 
 
 def assemble_library(pages: list[Document], diagnostics: list[Diagnostic]) -> Library:
@@ -164,11 +166,36 @@ def page_files(folder: Path) -> list[Path]:
     return [folder / name for name in page_names(folder)]
 
 
+PAGE_SUFFIXES = (".md", ".markdown")
+"""Endings of a page file's name, in any case (`Notes.MD` as `notes.md`), as Hugo and Pelican read them."""
+
+
+def is_page_name(name: str) -> bool:
+    """Whether a file of this name (not hidden) is read as a page."""
+    return not name.startswith(".") and name.lower().endswith(PAGE_SUFFIXES)
+
+
 def page_names(folder: Path) -> list[str]:
-    """The names of `page_files`, sorted (names, not paths: 10,000 Path comparisons cost 50 ms)."""
+    """The names of `page_files` relative to `folder` ("x.md", "2022/y.md"), sorted (names, not
+    paths: 10,000 Path comparisons cost 50 ms).
+
+    Sub-folders are read too, as Pelican and Hugo read them (a page's address comes from its
+    slug, not its folder); hidden folders are skipped, and a symlinked folder is not entered
+    (it could lead back to its parent). A folder named like a page is listed, for the loader to
+    refuse with a message rather than skip."""
     if not folder.is_dir():
         return []
-    return sorted(n for n in os.listdir(folder) if n.endswith(".md") and not n.startswith("."))
+    return sorted(path for path, entry in walk_entries(os.fspath(folder), _enters_page_folder) if is_page_name(entry.name))
+
+
+def _enters_page_folder(entry: os.DirEntry[str]) -> bool:
+    return not is_page_name(entry.name) and not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+
+
+def page_stem(name: str) -> str:
+    """A page file's name without its folders and ending: what its slug is made of."""
+    base = name.rpartition("/")[2]
+    return base[: base.rfind(".")] if "." in base else base
 
 
 def read_page_text(file: Path, shown: str) -> str:

@@ -31,7 +31,7 @@ from site_gen.annotations import Anchor, annotations_plugin
 from site_gen.config import bundled_theme_path
 from site_gen.dates import long_date
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
-from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, page_path, page_validity
+from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, link_target, page_path, page_validity
 from site_gen.markdown import make_parser
 from site_gen.model import Article, Document, Topic
 from site_gen.parallel import ChunkJob, chunked, iter_chunks
@@ -648,8 +648,8 @@ class _SiteRenderer:
 
     def _render_env(self, path: str) -> dict:
         def link_url(token: Token) -> str | None:
-            target = token.meta.get("page")
-            return relative_url(path, page_path(target), token.meta.get("fragment", "")) if target else None
+            target = link_target(token)
+            return relative_url(path, target.path, target.fragment, target.query) if target else None
         return {"link_url": link_url, "page_path": path}
 
 

@@ -129,8 +129,8 @@ class _SourceNames:
 
     @functools.cached_property
     def by_name(self) -> dict[str, str]:
-        """Name inside the content folder ("articles/x.md") -> shown path (for a watcher's paths)."""
-        return {f"{PAGE_FOLDERS[s.kind]}/{path.rpartition('/')[2]}": path for s, path in zip(self.sources, self.shown)}
+        """Name inside the content folder ("articles/x.md", "articles/2022/y.md") -> shown path (for a watcher's paths)."""
+        return {f"{PAGE_FOLDERS[s.kind]}/{s.name}": path for s, path in zip(self.sources, self.shown)}
 
     @functools.cached_property
     def file_of(self) -> dict[str, str]:

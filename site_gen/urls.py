@@ -46,12 +46,21 @@ def tag_slug(tag: str) -> str:
     return readable_slug(tag) or "tag"
 
 
-def relative_url(from_page: str, to_path: str, fragment: str = "") -> str:
-    """A URL that leads from the page at `from_page` to `to_path` (both output-relative)."""
-    if to_path == from_page and fragment:
-        return "#" + quote(fragment)
+def relative_url(from_page: str, to_path: str, fragment: str = "", query: str = "") -> str:
+    """A URL that leads from the page at `from_page` to `to_path` (both output-relative); `query`
+    is kept as written (already URL-encoded)."""
+    if to_path == from_page and fragment and not query:
+        return "#" + quote_fragment(fragment)
     url = _relative_path(to_path, from_page.rpartition("/")[0] or ".")  # posixpath.dirname, without its checks: 90 calls a page
-    return f"{url}#{quote(fragment)}" if fragment else url
+    if query:
+        url = f"{url}?{query}"
+    return f"{url}#{quote_fragment(fragment)}" if fragment else url
+
+
+def quote_fragment(fragment: str) -> str:
+    """A URL's fragment, percent-encoded where RFC 3986 requires it: `=`, `&`, `:` and `/` stay
+    as written, so a PDF's `#page=3` still opens page 3."""
+    return quote(fragment, safe="/?!$&'()*+,;=:@")
 
 
 @lru_cache(maxsize=65536)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROJECT, parse_html, run_cli, site_files, snapshot
+from conftest import DEFAULT_SITE_YAML, PROJECT, parse_html, run_cli, site_files, snapshot
 from linkcheck import broken_links
 
 from site_gen.output import project_lock
@@ -317,3 +317,47 @@ def test_a_file_put_into_output_by_hand_is_refused_even_when_nothing_else_change
     assert again.returncode == 1 and "output folder holds files site-gen did not write: notes.txt" in again.stderr
     assert run_cli("build", "--force", cwd=root).returncode == 0
     assert (root / "output" / "notes.txt").read_text(encoding="utf-8") == "mine\n"
+
+
+def test_pages_in_sub_folders_and_named_md_or_markdown_in_any_case_are_read(tmp_site) -> None:
+    """As Pelican and Hugo read them: a page's address comes from its slug, not its folder, and a
+    link is relative to the file it is written in. Hidden folders stay unread."""
+    root = tmp_site({
+        "content/articles/2022/july/a.md": GOOD_ARTICLE.replace("NATO met.", "NATO met; see [Crimea](../../../topics/regions/crimea.markdown)."),
+        "content/articles/Upper.MD": GOOD_ARTICLE.replace("title: Good", "title: Upper"),
+        "content/articles/.drafts/hidden.md": GOOD_ARTICLE.replace("title: Good", "title: Hidden"),
+        "content/topics/regions/crimea.markdown": "---\ntitle: Crimea\nsummary: A peninsula.\n---\nA peninsula.\n",
+    })
+    result = run_cli("build", "--no-daemon", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in (root / "output/articles").glob("*.html")} == {"a.html", "upper.html"}
+    link = parse_html(root / "output/articles/a.html").select_one("article a[href$='crimea.html']")
+    assert link is not None and link["href"] == "../topics/crimea.html" and (root / "output/topics/crimea.html").is_file()
+    (root / "content/articles/2023").mkdir()
+    (root / "content/articles/2023/a.md").write_text(textwrap.dedent(GOOD_ARTICLE).lstrip("\n"), encoding="utf-8")
+    clash = run_cli("build", "--no-daemon", cwd=root)
+    assert clash.returncode == 1
+    assert "content/articles/2023/a.md:1:1: error: duplicate article slug 'a' (also used by content/articles/2022/july/a.md)" in clash.stderr
+
+
+def test_a_link_to_a_file_under_content_copies_it_and_queries_and_fragments_are_kept(tmp_site) -> None:
+    """A PDF or a data file linked from a page is published with the site, as images are; a link
+    to a missing one is an error at its line."""
+    article = GOOD_ARTICLE.replace("NATO met.", "NATO met.\n\nRead [the report](../files/report%202022.pdf#page=3), "
+                                   "the [data](../files/data.csv?v=2) and [this page](a.md?print=1#ann-nato).")
+    root = tmp_site({"content/articles/a.md": article, "content/files/report 2022.pdf": b"%PDF-1.4\n",
+                     "content/files/data.csv": "year,count\n2022,1\n"},
+                    site_yaml=DEFAULT_SITE_YAML + "base_url: https://example.org/notes/\n")
+    result = run_cli("build", "--no-daemon", cwd=root)
+    assert result.returncode == 0, result.stderr
+    hrefs = [a["href"] for a in parse_html(root / "output/articles/a.html").select("article p a") if a["href"][0] != "#"]
+    assert hrefs == ["../files/report%202022.pdf#page=3", "../files/data.csv?v=2", "a.html?print=1#ann-nato"]
+    assert (root / "output/files/report 2022.pdf").read_bytes() == b"%PDF-1.4\n"
+    assert (root / "output/files/data.csv").is_file()
+    feed = (root / "output/feed.xml").read_text(encoding="utf-8")
+    assert "https://example.org/notes/files/report%202022.pdf#page=3" in feed and "files/data.csv?v=2" in feed
+    (root / "content/files/data.csv").unlink()
+    missing = run_cli("build", "--no-daemon", cwd=root)
+    assert missing.returncode == 1
+    assert ("content/articles/a.md:11:1: error: file '../files/data.csv' not found\n"
+            "    expected a file files/data.csv in content/") in missing.stderr

@@ -34,7 +34,7 @@ Edit = Callable[[Path, random.Random], str]
 
 
 def _articles(root: Path) -> list[Path]:
-    return sorted((root / "content" / "articles").glob("*.md"))
+    return sorted((root / "content" / "articles").rglob("*.md"))
 
 
 def _topics(root: Path) -> list[Path]:
@@ -84,7 +84,9 @@ def add_article(root: Path, rng: random.Random) -> str:
     source = rng.choice(_articles(root))
     text = re.sub(r"\[\[article-\d+\]\]", "the archive", source.read_text(encoding="utf-8"))  # nobody's target
     name = f"added-{rng.randrange(10**6)}.md"
-    (root / "content" / "articles" / name).write_text(text.replace('title: "', 'title: "Copy: ', 1), encoding="utf-8")
+    folder = root / "content" / "articles" / rng.choice(["", "2023", "2023/july"])  # sub-folders are read too
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text.replace('title: "', 'title: "Copy: ', 1), encoding="utf-8")
     return f"added {name}"
 
 
@@ -159,6 +161,23 @@ def toggle_image(root: Path, rng: random.Random) -> str:
     return f"image given to {article.name}"
 
 
+def toggle_file_link(root: Path, rng: random.Random) -> str:
+    """Link an article to a PDF under content/ (copied with the site), or take the link away."""
+    article = rng.choice(_articles(root))
+    report = root / "content" / "files" / "report.pdf"
+    if not report.exists():  # saved a while ago, as `toggle_image`'s image
+        report.parent.mkdir(exist_ok=True)
+        report.write_bytes(b"%PDF-1.4\n")
+        os.utime(report, (time.time() - 3600, time.time() - 3600))
+    text = article.read_text(encoding="utf-8")
+    if "report.pdf" in text:
+        article.write_text(re.sub(r"\nSee \[the report\]\(.*\)\.\n", "\n", text), encoding="utf-8")
+        return f"file link taken from {article.name}"
+    depth = len(article.relative_to(root / "content").parts) - 1
+    article.write_text(text + f"\nSee [the report]({'../' * depth}files/report.pdf?v=2#page=3).\n", encoding="utf-8")
+    return f"file link given to {article.name}"
+
+
 def change_template(root: Path, rng: random.Random) -> str:
     template = rng.choice(["article.html", "topic.html", "base.html"])
     with (root / "themes" / "default" / "templates" / template).open("a", encoding="utf-8") as handle:
@@ -179,7 +198,7 @@ def touch_or_resave(root: Path, rng: random.Random) -> str:
 
 
 EDITS: list[Edit] = [change_body, change_text, change_text, change_title, change_annotation_topic, add_article, delete_article, change_topic,
-                     add_or_delete_topic, rename_tag, change_date, toggle_summary, toggle_image, change_template, touch_or_resave]
+                     add_or_delete_topic, rename_tag, change_date, toggle_summary, toggle_image, toggle_file_link, change_template, touch_or_resave]
 
 
 def clean_build(root: Path) -> dict[str, bytes]:
