@@ -40,6 +40,7 @@ from site_gen.plans import ALL_SOURCES, PagePlan, facts_of
 from site_gen.publish import (AFTER_PAGES, PUBLICATION_KINDS, DepsChange, Publisher, article_publication_plan, page_search_documents,
                              publication_plans)
 from site_gen.schema import printable
+from site_gen.textfile import decode_text
 from site_gen.urls import absolute_url, article_path, listing_page_path, relative_url, tag_path, topic_path
 from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, Pager, SiteView, TagView,
                             TopicPreview, TopicView)
@@ -711,6 +712,19 @@ def _note_span(css_class: str, inside: list[Token]) -> list[Token]:
             Token("note_span_close", "span", -1)]
 
 
+def _undecodable_template(exc: UnicodeDecodeError, folders: list[Path], root: Path) -> Diagnostic:
+    """The template that is not UTF-8, found by its bytes (those the loader failed to decode), at
+    the line and column of the first bad byte."""
+    for folder in folders:
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if file.is_file() and file.read_bytes() == exc.object:
+                try:
+                    decode_text(exc.object, display_path(file, root), "a template is a UTF-8 text file")
+                except DiagnosticError as located:
+                    return located.diagnostics[0]
+    return error(SourceLocation("themes"), f"a template is not valid UTF-8 ({exc.reason})", "save the theme's templates as UTF-8")
+
+
 def _template_diagnostic(exc: Exception, site: ResolvedSite) -> Diagnostic:
     """Report a template error at the template's own file and line, saying what to do about it."""
     root = site.config.root
@@ -719,6 +733,8 @@ def _template_diagnostic(exc: Exception, site: ResolvedSite) -> Diagnostic:
         return error(where, f"template syntax error: {exc.message}", "fix the Jinja2 syntax on this line of the template")
     where = SourceLocation("themes")
     folders = [path / "templates" for path in site.config.theme_paths()]
+    if isinstance(exc, UnicodeDecodeError):  # raised by the template loader, where no frame names the file
+        return _undecodable_template(exc, folders, root)
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if any(Path(frame.filename).is_relative_to(folder) for folder in folders):
             where = SourceLocation(display_path(Path(frame.filename), root), frame.lineno or 1, 1)

@@ -145,6 +145,13 @@ def symlink_out_of_content(root: Path) -> None:
     (root / "content/articles/leak.md").symlink_to("../../outside.md")
 
 
+def template_not_utf8(root: Path) -> None:
+    """A theme's template saved as Latin-1 ('é', byte 0xe9, on line 3)."""
+    folder = root / "themes/mine/templates"
+    folder.mkdir(parents=True)
+    (folder / "404.html").write_bytes('{% extends "base.html" %}\n{% block main %}\n<p>Page non trouvée.</p>\n{% endblock %}\n'.encode("latin-1"))
+
+
 GENERATED: dict[str, Callable[[Path], None]] = {
     "non-utf8": non_utf8, "binary-file": binary_file, "empty-file": empty_file, "huge-file": huge_file,
     "symlink-loop": symlink_loop, "image-symlink-loop": image_symlink_loop, "unreadable-file": unreadable_file, "fifo-page": fifo_page,
@@ -152,6 +159,7 @@ GENERATED: dict[str, Callable[[Path], None]] = {
     "symlink-out-of-content": symlink_out_of_content, "yaml-control-character": yaml_control_character,
     "body-control-character": body_control_character, "yaml-line-separators": yaml_line_separators,
     "unknown-wikilink-in-block-note": unknown_wikilink_in_block_note, "yaml-escaped-control-character": yaml_escaped_control_character,
+    "template-not-utf8": template_not_utf8,
 }
 
 
