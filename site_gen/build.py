@@ -462,6 +462,7 @@ class Builder:
         if kept is None or (kept.folder, kept.project_root, kept.content) != (config.output_path, config.root, config.content_path):
             kept = self._sink = DiskSink(config.output_path, config.root, force=self.options.force,
                                            content=config.content_path)
+        kept.where = config.output_dir_at
         return kept
 
     def _config(self) -> SiteConfig:
@@ -964,4 +965,4 @@ def verify_output(config_file: Path, options: BuildOptions = BuildOptions(),
 
 def _config_of(config_file: Path, options: BuildOptions) -> SiteConfig:
     config = load_config(config_file)
-    return replace(config, output_dir=str(options.output)) if options.output is not None else config
+    return replace(config, output_dir=str(options.output), output_dir_at=None) if options.output is not None else config

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from urllib.parse import urlsplit
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ class SiteConfig:
     """Where articles/ and topics/ live."""
     output_dir: str = "output"
     """Where `site-gen build` writes the site."""
+    output_dir_at: SourceLocation | None = field(default=None, compare=False, repr=False)
+    """Where site.yaml sets `output_dir` (an output folder refused is reported there); not part of the site."""
     allow_html: bool = False
     """Let raw HTML in Markdown through (only for trusted authors)."""
     paginate: int = 50
@@ -143,7 +145,7 @@ def load_config(config_file: Path) -> SiteConfig:
                                      "write one 'key: value' per line, e.g. title: My notes")])
     diagnostics: list[Diagnostic] = []
     reader = MappingReader(doc, (), value, diagnostics)
-    allowed = [f.name for f in fields(SiteConfig) if f.name not in ("root", "config_path")]
+    allowed = [f.name for f in fields(SiteConfig) if f.name not in ("root", "config_path", "output_dir_at")]
     reader.reject_unknown(allowed, "site.yaml")
     defaults = SiteConfig(root=root)
     settings: dict[str, Any] = {name: reader.string(name, getattr(defaults, name)) for name in _STRING_FIELDS}
@@ -156,7 +158,7 @@ def load_config(config_file: Path) -> SiteConfig:
     _check_project_folders(reader, settings)
     if diagnostics:
         raise DiagnosticError(diagnostics)
-    config = SiteConfig(root=root, config_path=shown, **settings)
+    config = SiteConfig(root=root, config_path=shown, output_dir_at=reader.given_at("output_dir"), **settings)
     if not config.theme_paths()[0].is_dir():
         raise DiagnosticError([error(doc.where("theme"), f"theme '{config.theme}' not found",
                                      f"expected a folder {display_path(config.theme_paths()[0], root)}")])

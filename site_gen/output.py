@@ -257,6 +257,8 @@ class DiskSink:
         self.force = force
         self.content = content or project_root / "content"
         """The content folder (`content_dir`): never built into, nor inside, nor around."""
+        self.where: SourceLocation | None = None
+        """Where the folder was chosen (`output_dir:` in site.yaml), for refusals; else the folder is named."""
         self._kept: dict[str, str] | None = None
         self._inodes: dict[str, int] = {}
         """Output path -> inode of the files in `kept_outputs`: a spare folder's file with the same
@@ -272,28 +274,32 @@ class DiskSink:
 
     def check_folder(self) -> None:
         """Refuse folders we must never replace: the project, content, a repository, foreign files."""
+        problem = self._folder_problem()
+        if problem is not None:
+            shown = display_path(self.folder, Path.cwd())
+            message = f"output_dir '{shown}': {problem[0]}" if self.where else problem[0]
+            raise DiagnosticError([error(self.where or SourceLocation(shown), message, problem[1])])
+
+    def _folder_problem(self) -> tuple[str, str] | None:
+        """What is wrong with the output folder and what to do, or None."""
         folder = self.folder.resolve()
-        shown = str(self.folder)
-        where = SourceLocation(shown)
         if folder == self.project_root.resolve() or folder in self.project_root.resolve().parents:
-            raise DiagnosticError([error(where, "refusing to build into the project folder or one above it",
-                                         "use an output folder of its own, e.g. --output output")])
+            return "refusing to build into the project folder or one above it", "use an output folder of its own, e.g. --output output"
         if (folder / "content").exists() or (folder / ".git").exists() or (folder / "site.yaml").exists():
-            raise DiagnosticError([error(where, "refusing to build into a folder that holds content/, site.yaml or .git",
-                                         "this looks like a project or a repository; pick an empty folder")])
+            return ("refusing to build into a folder that holds content/, site.yaml or .git",
+                    "this looks like a project or a repository; pick an empty folder")
         content = self.content.resolve()
         if content in (folder, *folder.parents) or folder in content.parents:
-            raise DiagnosticError([error(where, f"refusing to build into, inside or around the content folder "
-                                                f"({display_path(self.content, self.project_root)})",
-                                         "use an output folder of its own beside it, e.g. --output output")])
+            return (f"refusing to build into, inside or around the content folder ({display_path(self.content, self.project_root)})",
+                    "use an output folder of its own beside it, e.g. --output output")
         if self.folder.exists() and not self.folder.is_dir():
-            raise DiagnosticError([error(where, "the output path is a file, not a folder",
-                                         "name a folder for the site, e.g. --output output")])
+            return "the output path is a file, not a folder", "name a folder for the site, e.g. --output output"
         foreign = self.foreign_files()
         if foreign and not self.force:
             listed = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
-            raise DiagnosticError([error(where, f"output folder holds files site-gen did not write: {listed}",
-                                         "move them away, pick another folder, or pass --force to keep them in place")])
+            return (f"output folder holds files site-gen did not write: {listed}",
+                    "move them away, pick another folder, or pass --force to keep them in place")
+        return None
 
     def manifest(self) -> Manifest:
         """The manifest of the site in the folder (empty when there is none or it is unreadable).
