@@ -14,6 +14,7 @@ import hashlib
 import operator
 import pickle
 import posixpath
+import re
 from collections import defaultdict
 from collections.abc import Iterator, KeysView, Mapping
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from site_gen.memo import PageMemo
 from site_gen.patching import PATCH_LIMIT, changed_positions, replaced
 from site_gen.model import Annotation, Article, Document, DroppedText, Library, Topic
 from site_gen.schema import printable
-from site_gen.urls import article_path, tag_slug, topic_path
+from site_gen.urls import article_path, tag_path, tag_slug, topic_path
 
 T = TypeVar("T")
 PageKey = tuple[str, str]
@@ -471,14 +472,14 @@ class _Resolver:
         self._check_fragments(bodies)
         citations = self._citations(tuple(map(_CITATIONS, linked[:len(self.articles)])), page_memo,
                                     [i for i in relinked if i < len(self.articles)] if last is not None else None)
-        tags, tag_names = self._tags(last, changed)
+        tags, tag_names, clashes = self._tags(last, changed)
         unused = self._unused_topics(citations, last, linked, relinked)
         empty = self._empty_summaries(last, changed)
-        self.warnings.extend(unused + empty)
+        self.warnings.extend(unused + empty + clashes)
         links: dict[PageKey, frozenset[PageKey]] = dict(self.links)  # type: ignore[arg-type]
         page_memo.keep("resolved", "", (), _LastResolve(
             self.config, frozenset(self.drafts), tuple(self.docs), self.articles + self.topics, self.docs, bodies, self.universe,
-            linked, self._volatile(link_memo, linked, last, relinked), links, (tags, tag_names), frozenset(citations),
+            linked, self._volatile(link_memo, linked, last, relinked), links, (tags, tag_names, clashes), frozenset(citations),
             unused, empty))
         return ResolvedSite(self.config, self.articles, self.topics, bodies, notes, citations, tags, tag_names,
                             links, self.assets, self.warnings, self.images, self.universe, page_memo, pages=self.docs)
@@ -781,19 +782,27 @@ class _Resolver:
         memo.keep("citations-by-topic", "", (slugs, parts, position), table)
         return table
 
-    def _tags(self, last: _LastResolve | None, changed: list[int]) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]]:
+    def _tags(self, last: _LastResolve | None, changed: list[int]) -> _TagTable:
+        """Tag slug -> its articles, tag slug -> the name shown, and a warning for each tag that
+        shares its page with another spelled differently ("C++" and "C#" both make tags/c.html):
+        tags that slug alike are one tag, which is right for "Middle East" and "middle-east" only."""
         if last is not None:
             patched = _patched_tags(last, self.articles, changed)
             if patched is not None:
                 return patched
         tags: dict[str, list[Article]] = defaultdict(list)
         names: dict[str, str] = {}
+        clashes: dict[tuple[str, str], Diagnostic] = {}
         for article in self.articles:
             for tag in article.tags:
                 slug = tag_slug(tag)
                 tags[slug].append(article)
-                names.setdefault(slug, tag)
-        return {slug: tuple(items) for slug, items in sorted(tags.items())}, names
+                shown = names.setdefault(slug, tag)
+                if shown != tag and (slug, tag) not in clashes and _tag_spelling(shown) != _tag_spelling(tag):
+                    clashes[slug, tag] = warning(article.location, f"tags '{tag}' and '{shown}' make one tag page, "
+                                           f"{tag_path(slug)}, which lists the articles of both",
+                                           f"spell them alike, or spell '{tag}' in words that tell it apart (a tag's page name keeps only its letters and digits)")
+        return {slug: tuple(items) for slug, items in sorted(tags.items())}, names, list(clashes.values())
 
     def _unused_topics(self, citations: dict[str, tuple[Citation, ...]], last: _LastResolve | None,
                        linked: list[LinkedDocument], relinked: list[int]) -> list[Diagnostic]:
@@ -834,7 +843,7 @@ class _LastResolve:
     volatile: frozenset[int]
     """Positions of pages whose linking was not kept in the link memo."""
     links: dict[PageKey, frozenset[PageKey]]
-    tags: tuple[dict[str, tuple[Article, ...]], dict[str, str]]
+    tags: _TagTable
     cited: frozenset[str]
     unused: list[Diagnostic]
     empty: list[Diagnostic]
@@ -859,17 +868,25 @@ def _has_summary(doc: Document) -> bool:
     return bool(doc.summary.strip())  # type: ignore[attr-defined]
 
 
-def _patched_tags(last: _LastResolve, articles: tuple[Article, ...],
-                  changed: list[int]) -> tuple[dict[str, tuple[Article, ...]], dict[str, str]] | None:
+_TagTable = tuple[dict[str, tuple[Article, ...]], dict[str, str], list[Diagnostic]]
+"""What `_Resolver._tags` finds: tag slug -> articles, tag slug -> name shown, warnings about tags that share a page."""
+
+
+def _tag_spelling(tag: str) -> str:
+    """A tag as written, but for case and separators: "Middle East" and "middle-east" are one spelling."""
+    return re.sub(r"[\s_-]+", " ", tag.casefold()).strip()
+
+
+def _patched_tags(last: _LastResolve, articles: tuple[Article, ...], changed: list[int]) -> _TagTable | None:
     """The last tag table with the changed articles in their places, if none changed its tags."""
-    table, names = last.tags
+    table, names, clashes = last.tags
     moved = [(cast(Article, last.docs[i]), articles[i]) for i in changed if i < len(articles)]
     if any(old.tags != new.tags for old, new in moved):
         return None
     table = dict(table)
     for old, new in moved:
         replaced(table, list(dict.fromkeys(map(tag_slug, new.tags))), old, new)
-    return table, names
+    return table, names, clashes
 
 
 CitationPart = tuple[tuple[str, Citation], ...]

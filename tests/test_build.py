@@ -361,3 +361,21 @@ def test_a_link_to_a_file_under_content_copies_it_and_queries_and_fragments_are_
     assert missing.returncode == 1
     assert ("content/articles/a.md:11:1: error: file '../files/data.csv' not found\n"
             "    expected a file files/data.csv in content/") in missing.stderr
+
+
+def test_tags_that_share_a_page_but_differ_in_more_than_case_and_separators_get_a_warning(tmp_site) -> None:
+    """'C++' and 'C#' both make tags/c.html: one page lists both, so the author is told; 'c++' and
+    'C++', 'Middle East' and 'middle-east' are one tag written two ways, and say nothing."""
+    def article(title: str, tags: str) -> str:
+        return f"---\ntitle: {title}\ndate: 2022-07-19\nsummary: s\ntags: {tags}\n---\nText.\n"
+    root = tmp_site({"content/articles/a.md": article("A", '["C++", "Middle East"]'),
+                     "content/articles/b.md": article("B", '["c++", "middle-east"]'),
+                     "content/articles/c.md": article("C", '["C#"]')})
+    result = run_cli("build", "--no-daemon", cwd=root)
+    assert result.returncode == 0, result.stderr
+    clashes = [line for line in result.stderr.splitlines() if "make one tag page" in line]
+    assert clashes == ["content/articles/c.md:1:1: warning: tags 'C#' and 'C++' make one tag page, tags/c.html, "
+                       "which lists the articles of both"]
+    listed = {a.get_text(strip=True) for a in parse_html(root / "output/tags/c.html").select("main article h2 a, main li a")}
+    assert {"A", "B", "C"} <= listed
+    assert run_cli("build", "--no-daemon", "--strict", cwd=root).returncode == 1
