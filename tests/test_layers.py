@@ -16,7 +16,7 @@ from conftest import PROJECT
 LAYERS: list[set[str]] = [
     {"__init__"},
     {"diagnostics"},
-    {"dates", "memo", "plans", "patching", "fingerprint", "token_blob", "textfile"},
+    {"dates", "memo", "plans", "patching", "fingerprint", "token_blob", "textfile", "folders"},
     {"yamlfile"},
     {"schema"},
     {"config"},
