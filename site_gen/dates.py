@@ -43,6 +43,14 @@ def is_known_language(language: str) -> bool:
     return bool(language.strip()) and _locale(language.strip()) is not None
 
 
+@functools.lru_cache(maxsize=64)
+def text_direction(language: str) -> str:
+    """"rtl" for a language written right to left (Arabic, Persian, Hebrew, Urdu...), else "ltr", as
+    Babel's locale data says (the value of HTML's `dir`)."""
+    locale = _locale(language.strip())
+    return "rtl" if locale is not None and locale.character_order == "right-to-left" else "ltr"
+
+
 @functools.lru_cache(maxsize=4096)
 def long_date(day: dt.date, language: str) -> str:
     """A date as a reader of `language` writes it in running text ("July 19, 2022").

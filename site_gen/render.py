@@ -29,7 +29,7 @@ from markupsafe import Markup
 from site_gen import __version__
 from site_gen.annotations import Anchor, annotations_plugin
 from site_gen.config import bundled_theme_path
-from site_gen.dates import long_date
+from site_gen.dates import long_date, text_direction
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
 from site_gen.library import PageKey, ResolvedSite, SummaryBody, derived_name, link_target, page_path, page_validity
 from site_gen.markdown import make_parser
@@ -571,7 +571,7 @@ class _SiteRenderer:
 
     def _site_view(self, path: str, link: Callable[[str], str]) -> SiteView:
         config = self.site.config
-        return SiteView(config.title, config.description, config.language, link("index.html"),
+        return SiteView(config.title, config.description, config.language, text_direction(config.language), link("index.html"),
                         link(topic_path("index")), link(tag_path("index")), link("static/style.css"), link("static/site.js"),
                         absolute_url(config.base_url, path) if config.base_url else "", f"site-gen {__version__}")
 

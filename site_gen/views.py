@@ -28,6 +28,8 @@ class SiteView:
     title: str
     description: str
     language: str
+    direction: str
+    """"ltr" or "rtl": how the site's language is written (HTML's `dir`)."""
     home_url: str
     topics_url: str
     tags_url: str

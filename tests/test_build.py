@@ -379,3 +379,12 @@ def test_tags_that_share_a_page_but_differ_in_more_than_case_and_separators_get_
     listed = {a.get_text(strip=True) for a in parse_html(root / "output/tags/c.html").select("main article h2 a, main li a")}
     assert {"A", "B", "C"} <= listed
     assert run_cli("build", "--no-daemon", "--strict", cwd=root).returncode == 1
+
+
+@pytest.mark.parametrize(("language", "direction"), [("fa", "rtl"), ("ar", "rtl"), ("he", "rtl"), ("en", "ltr"), ("pt-BR", "ltr")])
+def test_every_page_says_which_way_the_sites_language_is_written(tmp_site, language: str, direction: str) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE}, site_yaml=f"title: T\nlanguage: {language}\n")
+    assert run_cli("build", "--no-daemon", "-q", cwd=root).returncode == 0
+    for page in ("index.html", "articles/a.html", "404.html"):
+        html = parse_html(root / "output" / page).html
+        assert (html["lang"], html["dir"]) == (language, direction)
