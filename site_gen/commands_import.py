@@ -116,7 +116,7 @@ def _reimport(config: SiteConfig, target: Path, imported: ImportedText, seed_sho
     new_text = "\n".join(page.text.split("\n")[:split.body_line - 1]) + "\n" + imported.body
     problems, kept, unanchored = _anchoring_problems(config, new_text, shown, target.stem, imported)
     if new_text != page.text:
-        write_page_file(target, page, new_text)
+        write_page_file(target, page, new_text, shown)
     print_diagnostics([replace(p, severity=Severity.WARNING) for p in problems])
     done = f"re-imported {seed_shown} -> {shown}: text {'replaced' if new_text != page.text else 'unchanged'}; "
     if kept is None:

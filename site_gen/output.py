@@ -174,6 +174,8 @@ class Spool:
         site in the output folder writes every file anew, so a spare left there goes instead."""
         if not self.reused:
             shutil.rmtree(spare_folder(sink.folder), ignore_errors=True)
+        with sink.errors_named():
+            os.chmod(self.folder, _output_mode(sink.folder))  # mkdtemp's folder is the owner's alone
         self.location = self.folder
         """Where the spooled files are now: this folder, then the output folder once written."""
         self._folders: set[str] = {""}
@@ -545,6 +547,28 @@ class DiskSink:
             return not existing.is_symlink() and existing.read_bytes() == file.data
         except OSError:
             return False
+
+
+def _output_mode(output: Path) -> int:
+    """The permissions the output folder keeps: its own if it exists (the owner may have chosen
+    them), else a new folder's under the umask (0755 under 022). The folder a build makes its
+    site in is created 0700 and swapped in whole: without this the site, and a copy made with
+    `rsync -a`, was readable by its owner alone (a web server got 403)."""
+    try:
+        return os.stat(output).st_mode & 0o7777
+    except OSError:
+        return 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (another thread may be
+    creating files meanwhile), else set and put back."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text(encoding="ascii").splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def spare_folder(output: Path) -> Path:

@@ -90,15 +90,24 @@ def read_page_file(file: Path, shown: str) -> PageFile:
     return PageFile(text.replace("\r\n", "\n"), bom, "\r\n" if crlf else "\n")
 
 
-def write_page_file(file: Path, page: PageFile, text: str) -> None:
-    """Replace `file` atomically with `text` in the file's own BOM and line-ending style."""
+def write_page_file(file: Path, page: PageFile, text: str, shown: str) -> None:
+    """Replace `file` atomically with `text` in the file's own BOM and line-ending style; a
+    located error, not a traceback, when the folder or file cannot be written (read-only)."""
     data = (("\ufeff" if page.bom else "") + text.replace("\n", page.newline)).encode("utf-8")
-    handle, temp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
+    try:
+        handle, temp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise DiagnosticError([error(SourceLocation(shown), f"cannot write {shown}: {exc.strerror}",
+                                     "make the folder writable, then run the command again")]) from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temp, file.stat().st_mode & 0o7777)
         os.replace(temp, file)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise DiagnosticError([error(SourceLocation(shown), f"cannot write {shown}: {exc.strerror}",
+                                     "make the file and its folder writable, then run the command again")]) from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -148,7 +157,7 @@ def apply_fixes(config: SiteConfig, fixes: list[Fix]) -> tuple[list[Fix], list[D
             else:
                 skipped.append(warning(where, "not fixed: the suggested quote did not anchor either"))
         if text != page.text:
-            write_page_file(file, page, text)
+            write_page_file(file, page, text, path)
     return done, skipped
 
 

@@ -388,3 +388,23 @@ def test_every_page_says_which_way_the_sites_language_is_written(tmp_site, langu
     for page in ("index.html", "articles/a.html", "404.html"):
         html = parse_html(root / "output" / page).html
         assert (html["lang"], html["dir"]) == (language, direction)
+
+
+def test_the_output_folder_is_readable_by_others_as_the_umask_allows_and_keeps_a_chosen_mode(tmp_site) -> None:
+    """The site is made in a temporary folder (created for its owner alone) and swapped in: it must
+    still end up readable by a web server, build after build (`rsync -a` copies the folder's mode)."""
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
+    article = root / "content/articles/a.md"
+    old_mask = os.umask(0o022)
+    try:
+        for edit in range(3):
+            assert run_cli("build", "--no-daemon", "-q", cwd=root).returncode == 0
+            assert (root / "output").stat().st_mode & 0o777 == 0o755, f"build {edit + 1}"
+            article.write_text(article.read_text(encoding="utf-8") + f"\nEdit {edit}.\n", encoding="utf-8")
+        (root / "output").chmod(0o750)
+        for edit in range(2):
+            assert run_cli("build", "--no-daemon", "-q", cwd=root).returncode == 0
+            assert (root / "output").stat().st_mode & 0o777 == 0o750
+            article.write_text(article.read_text(encoding="utf-8") + f"\nMore {edit}.\n", encoding="utf-8")
+    finally:
+        os.umask(old_mask)

@@ -157,3 +157,15 @@ def test_stale_of_a_long_but_possible_age_still_runs(tmp_site: MakeSite) -> None
     result = site_gen(root, "check", "--stale", "1000y")
     assert result.returncode == 0, result.stderr
     assert "--stale 1000y: 0 notes or topics as of before" in result.stdout
+
+
+def test_a_page_that_cannot_be_written_is_a_located_error_not_a_traceback(tmp_path: Path) -> None:
+    """`check --fix` and `import --force` on a read-only folder (here: one that is gone) say so."""
+    from site_gen.diagnostics import DiagnosticError
+    from site_gen.reanchor import PageFile, write_page_file
+
+    with pytest.raises(DiagnosticError) as caught:
+        write_page_file(tmp_path / "gone" / "a.md", PageFile("text\n", False, "\n"), "new text\n", "content/articles/a.md")
+    assert [d.format() for d in caught.value.diagnostics] == [
+        "content/articles/a.md:1:1: error: cannot write content/articles/a.md: No such file or directory\n"
+        "    make the folder writable, then run the command again"]
