@@ -35,8 +35,25 @@ def make_parser(allow_html: bool = False) -> MarkdownIt:
     md.use(anchors_plugin, min_level=2, max_level=4, slug_func=heading_id)
     md.core.ruler.after("anchor", "heading_ids_apart", _heading_ids_apart)
     md.use(wikilink_plugin)
+    md.core.ruler.after("block", "table_alignment_classes", _table_alignment_classes)
     md.validateLink = _safe_link  # type: ignore[method-assign]
     return md
+
+
+_ALIGN_STYLE = re.compile(r"text-align:(left|center|right)")
+
+
+def _table_alignment_classes(state: StateCore) -> None:
+    """A table column's alignment (`|--:|`) as a class (`align-right`), not markdown-it's
+    `style="text-align:right"`: the theme's content security policy refuses inline styles, and
+    the columns lost their alignment."""
+    if "|" not in state.src:  # no table (most pages and notes): no pass over the tokens
+        return
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open") and token.attrs.get("style"):
+            found = _ALIGN_STYLE.fullmatch(str(token.attrs.pop("style")))
+            if found:
+                token.attrSet("class", f"align-{found.group(1)}")
 
 
 def heading_id(title: str) -> str:

@@ -687,7 +687,7 @@ def _note_tokens(tokens: list[Token]) -> list[Token]:
         base = token.type.removesuffix("_open").removesuffix("_close")
         if token.block and base in _NOTE_BLOCK_CLASSES and token.nesting != 0:
             token = token.copy()
-            token.attrs = {"class": _NOTE_BLOCK_CLASSES[base], **_alignment(token)} if token.nesting == 1 else {}
+            token.attrs = {"class": _NOTE_BLOCK_CLASSES[base] + _alignment(token)} if token.nesting == 1 else {}
             token.tag = "span"
             token.hidden = False
         elif token.type in ("fence", "code_block"):
@@ -700,10 +700,10 @@ def _note_tokens(tokens: list[Token]) -> list[Token]:
     return converted
 
 
-def _alignment(token: Token) -> dict[str, str | int | float]:
-    """A table cell's `style="text-align: …"` (markdown-it's way of keeping `:---:`), kept on its span."""
-    style = token.attrs.get("style") if token.type in ("th_open", "td_open") else None
-    return {"style": style} if style else {}
+def _alignment(token: Token) -> str:
+    """A table cell's alignment class (see `markdown._table_alignment_classes`), kept on its span."""
+    align = token.attrs.get("class") if token.type in ("th_open", "td_open") else None
+    return f" {align}" if align else ""
 
 
 def _note_span(css_class: str, inside: list[Token]) -> list[Token]:

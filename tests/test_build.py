@@ -408,3 +408,12 @@ def test_the_output_folder_is_readable_by_others_as_the_umask_allows_and_keeps_a
             article.write_text(article.read_text(encoding="utf-8") + f"\nMore {edit}.\n", encoding="utf-8")
     finally:
         os.umask(old_mask)
+
+
+def test_table_column_alignment_is_a_class_not_an_inline_style_the_csp_would_refuse(tmp_site) -> None:
+    article = GOOD_ARTICLE.replace("NATO met.", "NATO met.\n\n| Year | Event | Count |\n|:--|:-:|--:|\n| 2015 | JCPOA | 7 |")
+    root = tmp_site({"content/articles/a.md": article})
+    assert run_cli("build", "--no-daemon", "-q", cwd=root).returncode == 0
+    page = parse_html(root / "output/articles/a.html")
+    assert [cell.get("class") for cell in page.select("article table td")] == [["align-left"], ["align-center"], ["align-right"]]
+    assert not page.select("[style]")
