@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return run_reporting(lambda: args.run(args), "check" if args.command == "check" else "build")
+    return run_reporting(lambda: args.run(args), args.command)  # "new failed: 1 error", not "build failed"
 
 
 def _parser(argv: list[str]) -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from site_gen.build import BuildOptions, build_site, verify_output  # pylint: disable=import-outside-toplevel
     from site_gen.output import OutputWriteError  # pylint: disable=import-outside-toplevel
     from site_gen.publish import skipped_outputs_warning  # pylint: disable=import-outside-toplevel
+    from site_gen.diagnostics import Severity  # pylint: disable=import-outside-toplevel
     from site_gen.report import print_diagnostics  # pylint: disable=import-outside-toplevel
 
     build = args.resident or build_site
@@ -84,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
     except OutputWriteError as exc:  # a disk problem, not a source's: one line, no path:line:col
         print(f"error: {exc.summary}", file=sys.stderr)
         return 1
+    skipped = skipped_outputs_warning(result.config, result.counts.tags)
+    if args.strict and skipped:  # made after the build (it names the tag feeds), so refused here
+        print_diagnostics([*result.warnings, *(replace(w, severity=Severity.ERROR) for w in skipped)])
+        return 1
     if not args.quiet:
-        print_diagnostics([*result.warnings, *skipped_outputs_warning(result.config, result.counts.tags)])
+        print_diagnostics([*result.warnings, *skipped])
         print(f"{result.summary()} -> {result.config.output_dir}/")
     if args.verify:
         with ProgressBar.for_terminal(sys.stderr, quiet=args.quiet) as bar:

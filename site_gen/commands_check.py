@@ -72,10 +72,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         external += " not tried (--external tries them)"
     stale = _stale(args, result.site.articles, result.site.topics)
-    print_diagnostics([*result.warnings, *problems, *stale], what="check")
-    print(f"checked {len(result.site.articles)} articles and {len(result.site.topics)} topics: "
-          f"{'errors' if problems else 'no errors'}, {len(result.warnings)} warnings; {external}")
-    return 1 if problems or any(d.severity is Severity.ERROR for d in stale) else 0
+    shown = [*result.warnings, *problems, *stale]
+    print_diagnostics(shown, what="check")
+    errors = sum(1 for d in shown if d.severity is Severity.ERROR)
+    warnings = len(shown) - errors
+    print(f"checked {_count(len(result.site.articles), 'article')} and {_count(len(result.site.topics), 'topic')}: "
+          f"{_count(errors, 'error') if errors else 'no errors'}, {_count(warnings, 'warning')}; {external}")
+    return 1 if errors else 0
+
+
+def _count(number: int, noun: str) -> str:
+    """"1 article", "3 articles"."""
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _print_links(links: list[ExternalLink]) -> None:

@@ -17,13 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from site_gen.annotations import annotations_plugin
-from site_gen.commands_new import checked_slug, write_new_page
+from site_gen.commands_new import checked_slug, refuse_taken_slug, write_new_page
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, display_path, error, warning
 from site_gen.frontmatter import parse_article, split_front_matter
 from site_gen.importer import ImportedText, article_text, read_seed
 from site_gen.library import parse_document
-from site_gen.loader import page_files, read_page_text
+from site_gen.loader import page_files, page_stem, read_page_text
 from site_gen.markdown import make_parser
 from site_gen.reanchor import read_page_file, write_page_file
 from site_gen.report import print_diagnostics
@@ -50,34 +50,67 @@ def run(args: argparse.Namespace) -> int:
     if not args.seed.is_file():
         raise DiagnosticError([error(SourceLocation(seed_shown), f"seed file {seed_shown} not found")])
     imported = read_seed(read_page_text(args.seed, seed_shown), seed_shown)
-    target = _target(config, args, imported)
+    seed = seed_name(config, args.seed)
+    target = _target(config, args, imported, seed)
     shown = display_path(target, config.root)
     if target.exists() and not args.force:
         raise DiagnosticError([error(SourceLocation(shown), f"{shown} already exists; import never overwrites an article",
                                      "--force re-imports the text and keeps its front matter and annotations; "
                                      "--slug NAME imports it as another article")])
     if target.exists():
+        _refuse_another_seed(target, shown, seed)
         return _reimport(config, target, imported, seed_shown)
-    write_new_page(target, article_text(imported, args.seed.name), config.root)
+    refuse_taken_slug(config, "article", target.stem, target)
+    write_new_page(target, article_text(imported, seed), config.root)
     print_diagnostics(_import_warnings(imported, seed_shown, shown))
     _print_summary(imported, seed_shown, shown)
     return 0
 
 
-def _target(config: SiteConfig, args: argparse.Namespace, imported: ImportedText) -> Path:
-    """`--slug`, else the article already made from this seed, else the headline's slug."""
+def seed_name(config: SiteConfig, seed: Path) -> str:
+    """How an article names the seed it was imported from (`source: seed:`): its path under the
+    project's seeds/ folder ("2022/visit.txt"), so two seeds of one name in different folders are
+    two seeds; the file name of a seed from elsewhere."""
+    try:
+        return seed.resolve().relative_to((config.root / "seeds").resolve()).as_posix()
+    except ValueError:
+        return seed.name
+
+
+def _target(config: SiteConfig, args: argparse.Namespace, imported: ImportedText, seed: str) -> Path:
+    """`--slug`, else the article already made from this seed, else the headline's slug. An
+    article whose front matter does not parse may be the one: then no new file is written."""
     folder = config.content_path / "articles"
     if args.slug is not None:
         return folder / f"{checked_slug(args.slug, imported.title)}.md"
+    unreadable: list[Diagnostic] = []
     for file in page_files(folder):
         shown = display_path(file, config.root)
         try:
-            article = parse_article(read_page_text(file, shown), shown, file.stem)
-        except DiagnosticError:
-            continue  # a page that does not parse is reported by `check`, not here
-        if article.provenance.seed == args.seed.name:
+            article = parse_article(read_page_text(file, shown), shown, page_stem(file.name))
+        except DiagnosticError as exc:
+            unreadable += exc.diagnostics
+            continue
+        if article.provenance.seed == seed:
             return file
-    return folder / f"{derive_slug(imported.title)}.md"
+    target = folder / f"{derive_slug(imported.title)}.md"
+    if unreadable and not target.exists():  # a new file would be a second copy if one of them is this seed's
+        raise DiagnosticError([*unreadable, error(SourceLocation(display_path(args.seed, Path.cwd())),
+                                                  "cannot tell whether this seed was imported already: an article does not parse",
+                                                  "fix the errors above, or give the article's name with --slug")])
+    return target
+
+
+def _refuse_another_seed(target: Path, shown: str, seed: str) -> None:
+    """`--force` replaces an article's text only with the text of the seed it came from: another
+    story's text under its annotations and `source:` would misrepresent both."""
+    try:
+        imported_from = parse_article(read_page_text(target, shown), shown, target.stem).provenance.seed
+    except DiagnosticError:
+        return  # its errors are reported by the re-import, which keeps the front matter as it is
+    if imported_from and imported_from != seed:
+        raise DiagnosticError([error(SourceLocation(shown), f"{shown} was imported from the seed '{imported_from}', not '{seed}'",
+                                     "give the new text its own article with --slug NAME, or correct source: seed: first")])
 
 
 def _import_warnings(imported: ImportedText, seed_shown: str, shown: str) -> list[Diagnostic]:

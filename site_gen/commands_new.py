@@ -11,9 +11,10 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from site_gen.config import load_config
+from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
 from site_gen.frontmatter import SLUG_RE, slugify
+from site_gen.loader import page_of_slug
 from site_gen.scaffold import article_page, derive_slug, topic_page
 
 FOLDERS = {"article": "articles", "topic": "topics"}
@@ -25,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                               description="Write a new page with today's date and commented front matter; "
                                           "an existing page is never overwritten.")
     new.add_argument("kind", choices=sorted(FOLDERS), help="what to create")
-    new.add_argument("title", help="the article's title or the topic's name")
+    new.add_argument("title", type=_title, help="the article's title or the topic's name")
     new.add_argument("--slug", help="file and URL name (default: derived from the title)")
     new.add_argument("--config", type=Path, default=Path("site.yaml"), help="site config file (default: site.yaml)")
     new.set_defaults(run=run)
@@ -35,11 +36,28 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     slug = checked_slug(args.slug, args.title)
     target = config.content_path / FOLDERS[args.kind] / f"{slug}.md"
+    refuse_taken_slug(config, args.kind, slug, target)
     today = dt.date.today()
     text = article_page(args.title, today) if args.kind == "article" else topic_page(args.title, today)
     shown = write_new_page(target, text, config.root)
     print(f"created {shown}: edit it, then run `site-gen check`")
     return 0
+
+
+def refuse_taken_slug(config: SiteConfig, kind: str, slug: str, target: Path) -> None:
+    """An error when another page than `target` has `slug` (in a sub-folder, or by its `slug:`)."""
+    folder = config.content_path / FOLDERS[kind]
+    taken = page_of_slug(folder, kind, slug, config.root)
+    if taken is not None and taken != display_path(target, config.root):
+        raise DiagnosticError([error(SourceLocation(taken), f"the {kind} slug '{slug}' is taken by {taken}",
+                                     "pick another title, or give another name with --slug")])
+
+
+def _title(text: str) -> str:
+    """The title argument, refused when blank: a page without a title does not build."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the title must not be empty")
+    return text
 
 
 def checked_slug(given: str | None, title: str) -> str:

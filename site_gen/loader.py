@@ -21,7 +21,7 @@ from typing import TypeVar
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
 from site_gen.folders import walk_entries
-from site_gen.frontmatter import parse_article, parse_topic
+from site_gen.frontmatter import parse_article, parse_topic, slugify
 from site_gen.model import Article, Document, Library, Topic
 from site_gen.patching import changed_positions
 from site_gen.textfile import decode_text
@@ -190,6 +190,23 @@ def page_names(folder: Path) -> list[str]:
 
 def _enters_page_folder(entry: os.DirEntry[str]) -> bool:
     return not is_page_name(entry.name) and not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+
+
+def page_of_slug(folder: Path, kind: str, slug: str, root: Path) -> str | None:
+    """The page under `folder` (as shown) whose slug is `slug`, wherever it sits and whether its
+    name or its `slug:` gives it; None when there is none. For `new` and `import`, which must not
+    write a second page of a slug (the build would refuse both)."""
+    shown_folder = display_path(folder, root)
+    for name in page_names(folder):
+        source = Source(folder, name, f"{shown_folder}/{name}", kind)
+        try:
+            data = source.file.read_bytes()
+            found = parse_source(source, data).slug if b"slug:" in data else slugify(page_stem(name))
+        except (OSError, DiagnosticError):
+            continue  # unreadable or broken: `check` reports it
+        if found == slug:
+            return source.shown
+    return None
 
 
 def page_stem(name: str) -> str:

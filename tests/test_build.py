@@ -417,3 +417,12 @@ def test_table_column_alignment_is_a_class_not_an_inline_style_the_csp_would_ref
     page = parse_html(root / "output/articles/a.html")
     assert [cell.get("class") for cell in page.select("article table td")] == [["align-left"], ["align-center"], ["align-right"]]
     assert not page.select("[style]")
+
+
+def test_strict_refuses_a_build_without_base_url_as_it_refuses_every_warning(tmp_site) -> None:
+    article = GOOD_ARTICLE.replace("date: 2022-07-19", "date: 2022-07-19\nsummary: One line.")
+    root = tmp_site({"content/articles/a.md": article})
+    strict = run_cli("build", "--no-daemon", "--strict", cwd=root)
+    assert strict.returncode == 1
+    assert "site.yaml:1:1: error: base_url is not set" in strict.stderr and "build failed: 1 error" in strict.stderr
+    assert run_cli("build", "--no-daemon", "--strict", "--base-url", "https://example.org/", cwd=root).returncode == 0

@@ -193,3 +193,30 @@ def test_force_on_an_article_whose_front_matter_has_errors_still_replaces_the_te
     assert ":3:7: warning: 'date' must be an ISO date" in result.stderr
     assert "text replaced; front matter kept; its annotations are not checked until its errors are fixed" in result.stdout
     assert "Insurers warned" in page.read_text(encoding="utf-8")
+
+
+def test_seeds_of_one_name_in_two_folders_are_two_seeds_and_force_keeps_to_its_own(tmp_site) -> None:
+    """A seed is named by its path under seeds/: `seeds/2023/x.txt` is not the article of
+    `seeds/2022/x.txt`, and `--force` never puts another seed's text under an article."""
+    root = tmp_site()
+    for year, seed in (("2022", "byline.txt"), ("2023", "dateline.txt")):
+        (root / "seeds" / year).mkdir(parents=True)
+        shutil.copy(SEEDS / seed, root / "seeds" / year / "story.txt")
+    first = imported_article(root, "seeds/2022/story.txt", "--slug", "one")
+    assert parse_article(first.read_text(encoding="utf-8"), "x", "one").provenance.seed == "2022/story.txt"
+    second = imported_article(root, "seeds/2023/story.txt")
+    assert second != first and second.is_file()
+    before = first.read_bytes()
+    forced = site_gen(root, "import", "seeds/2023/story.txt", "--slug", "one", "--force")
+    assert forced.returncode == 1
+    assert ("content/articles/one.md:1:1: error: content/articles/one.md was imported from the seed '2022/story.txt', "
+            "not '2023/story.txt'") in forced.stderr
+    assert first.read_bytes() == before
+
+
+def test_an_article_that_does_not_parse_stops_an_import_that_would_write_a_new_file(tmp_site) -> None:
+    root = tmp_site({"content/articles/broken.md": "---\ntitle: Broken\ntags: [a, b\n---\nText.\n"})
+    result = site_gen(root, "import", str(SEEDS / "byline.txt"))
+    assert result.returncode == 1
+    assert "content/articles/broken.md:" in result.stderr and "cannot tell whether this seed was imported already" in result.stderr
+    assert sorted(p.name for p in (root / "content/articles").iterdir()) == ["broken.md"]

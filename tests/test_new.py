@@ -64,3 +64,24 @@ def test_slug_option(tmp_site) -> None:
     assert bad.returncode == 1 and "error: invalid slug 'Not_OK'" in bad.stderr and "--slug not-ok" in bad.stderr
     usage = site_gen(root, "new", "page", "X")
     assert usage.returncode == 2 and "invalid choice: 'page'" in usage.stderr
+
+
+def test_new_refuses_a_slug_a_page_in_a_sub_folder_or_a_slug_key_already_has(tmp_site) -> None:
+    """The build would refuse both pages of one slug; `new` must not write the second."""
+    root = tmp_site({"content/articles/2022/summit.md": "---\ntitle: Summit\ndate: 2022-07-19\n---\nText.\n",
+                     "content/topics/alliance.md": "---\ntitle: The alliance\nslug: brand-new\n---\nText.\n"})
+    for args, taken in [(("article", "Summit"), "content/articles/2022/summit.md"), (("topic", "Brand New"), "content/topics/alliance.md")]:
+        result = site_gen(root, "new", *args)
+        assert result.returncode == 1
+        kind = args[0]
+        slug = "summit" if kind == "article" else "brand-new"
+        assert f"{taken}:1:1: error: the {kind} slug '{slug}' is taken by {taken}\n" in result.stderr
+        assert f"\nnew failed: 1 error" in result.stderr
+    assert not (root / "content/articles/summit.md").exists() and not (root / "content/topics/brand-new.md").exists()
+
+
+def test_new_refuses_an_empty_title(tmp_site) -> None:
+    root = tmp_site()
+    result = site_gen(root, "new", "article", "  ")
+    assert result.returncode == 2 and "the title must not be empty" in result.stderr
+    assert not list((root / "content/articles").iterdir())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 
 import pytest
@@ -55,6 +57,8 @@ def test_stale_lists_old_notes_and_topics_at_their_lines(tmp_site) -> None:
     assert "fresh-note" not in result.stderr and "undated" not in result.stderr
     cutoff = parse_age("12m").cutoff(TODAY).isoformat()
     assert f"--stale 12m: 2 notes or topics as of before {cutoff}; 1 without as_of" in result.stdout
+    assert re.search(r"checked \d+ articles? and \d+ topics?: no errors, (\d+) warnings?", result.stdout).group(1) == str(
+        result.stderr.count(": warning: ")), result.stdout  # the summary counts what was shown
     assert "topic 'summit'" not in site_gen(root, "check", "--stale", "2y").stderr
 
 
@@ -62,6 +66,7 @@ def test_stale_under_strict_fails(tmp_site) -> None:
     result = site_gen(aged_site(tmp_site), "check", "--stale", "12m", "--strict")
     assert result.returncode == 1
     assert "content/articles/talks.md:6:5: error: note 'old-note' is as of" in result.stderr
+    assert ": 2 errors, " in result.stdout and "check failed: 2 errors" in result.stderr
 
 
 def test_the_note_shows_as_of(tmp_site) -> None:
