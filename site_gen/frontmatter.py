@@ -214,14 +214,20 @@ def _provenance(reader: MappingReader) -> Provenance:
     return Provenance(source.string("seed"), source.string("publisher"), _web_url(source, "url"))
 
 
+def derived_annotation_id(quote: str) -> str:
+    """The id of an annotation that gives none: its quote as a slug, or, for a quote with no
+    letters of Latin script ("طهران"), its words as written; "note" for a quote of neither."""
+    return slugify(quote)[:40].strip("-") or readable_slug(quote)[:40].strip("-") or "note"
+
+
 def _annotations(reader: MappingReader) -> tuple[Annotation, ...]:
     annotations: list[Annotation] = []
     seen: dict[str, SourceLocation] = {}
     for item in reader.mapping_list("annotations"):
         item.reject_unknown(ANNOTATION_KEYS, "an annotation")
         quote = item.string("quote", required=True)
-        ann_id = item.string("id") or slugify(quote)[:40].strip("-") or "note"
-        if item.has("id") and not SLUG_RE.match(ann_id):
+        ann_id = item.string("id") or derived_annotation_id(quote)
+        if item.has("id") and readable_slug(ann_id) != ann_id:  # a slug, or words in any script as a derived id has them
             item.fail("id", f"invalid annotation id '{ann_id}'", "use lower-case letters, digits and hyphens")
         if ann_id in seen:
             item.fail("id" if item.has("id") else "quote", f"duplicate annotation id '{ann_id}' (first used on line {seen[ann_id].line})",

@@ -426,3 +426,32 @@ def test_strict_refuses_a_build_without_base_url_as_it_refuses_every_warning(tmp
     assert strict.returncode == 1
     assert "site.yaml:1:1: error: base_url is not set" in strict.stderr and "build failed: 1 error" in strict.stderr
     assert run_cli("build", "--no-daemon", "--strict", "--base-url", "https://example.org/", cwd=root).returncode == 0
+
+
+def test_annotations_on_non_latin_quotes_get_ids_of_their_words(tmp_site) -> None:
+    """Without `id:`, an annotation's id comes from its quote; a quote with no Latin letters gave
+    "note", so a second such annotation was a duplicate id. Written ids may be such words too."""
+    article = """
+    ---
+    title: Tehran
+    date: 2022-07-19
+    summary: s
+    annotations:
+      - quote: طهران
+        note: The capital.
+      - quote: שלום עולם
+        note: A greeting.
+      - id: Ωμέγα
+        quote: Tehran
+        note: Upper case.
+    ---
+    In Tehran (طهران) they said שלום עולם.
+    """
+    root = tmp_site({"content/articles/a.md": article})
+    refused = run_cli("build", "--no-daemon", cwd=root)
+    assert refused.returncode == 1 and "content/articles/a.md:10:9: error: invalid annotation id 'Ωμέγα'" in refused.stderr
+    (root / "content/articles/a.md").write_text(textwrap.dedent(article).lstrip("\n").replace("Ωμέγα", "ωμέγα"), encoding="utf-8")
+    built = run_cli("build", "--no-daemon", cwd=root)
+    assert built.returncode == 0, built.stderr
+    page = parse_html(root / "output/articles/a.html")
+    assert [mark["id"] for mark in page.select("[id^=ann-]")] == ["ann-ωμέγα", "ann-طهران", "ann-שלום-עולם"]
