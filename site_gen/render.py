@@ -41,7 +41,7 @@ from site_gen.publish import (AFTER_PAGES, PUBLICATION_KINDS, DepsChange, Publis
                              publication_plans)
 from site_gen.schema import printable
 from site_gen.textfile import decode_text
-from site_gen.urls import absolute_url, article_path, listing_page_path, relative_url, tag_path, topic_path
+from site_gen.urls import absolute_url, article_path, listing_page_numbers, listing_page_path, relative_url, tag_path, topic_path
 from site_gen.views import (ArticleSummary, ArticleView, BacklinkView, Link, NoteView, Pager, SiteView, TagView,
                             TopicPreview, TopicView)
 
@@ -82,7 +82,7 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     every = listing("", site.articles)
     per_page = site.config.paginate
     plans += [PagePlan(listing_page_path("index.html", n), "index", _page_key("", n), every)
-              for n in _page_numbers(len(site.articles), per_page)]
+              for n in listing_page_numbers(len(site.articles), per_page)]
     plans += [PagePlan(topic_path("index"), "topics", "", every),
               PagePlan(tag_path("index"), "tags", "", every),
               PagePlan("404.html", "404", "", frozenset())]
@@ -92,7 +92,7 @@ def plan_site(site: ResolvedSite, facts: Mapping[str, str] | None = None) -> lis
     for slug, articles in site.tags.items():
         shown = listing(slug, articles)
         plans += [PagePlan(listing_page_path(tag_path(slug), n), "tag", _page_key(slug, n), shown)
-                  for n in _page_numbers(len(articles), per_page)]
+                  for n in listing_page_numbers(len(articles), per_page)]
     page_deps = _PageDeps(per_article, {p.key: p for p in topic_plans})
     plans += publication_plans(site, page_deps, _deps_change(site, per_article, last, changed, topic_plans))
     plans += [p.annotations for p in per_article.values()]
@@ -270,11 +270,6 @@ def _topic_plan(site: ResolvedSite, topic: Topic) -> PagePlan:
         linked = {facts_of(site.document(k).path) for k in site.links_from.get(key, ())}
         return PagePlan(topic_path(topic.slug), "topic", topic.slug, frozenset({topic.path, citing} | linked))
     return site.memo.remember(_TOPIC_PLAN, topic.path, _topic_validity(site, topic), compute)
-
-
-def _page_numbers(articles: int, per_page: int) -> range:
-    """The page numbers of a listing of `articles` (one page when `per_page` is 0)."""
-    return range(1, (max(1, -(-articles // per_page)) if per_page else 1) + 1)
 
 
 def _page_key(base: str, number: int) -> str:
@@ -516,7 +511,7 @@ class _SiteRenderer:
                       articles: tuple[Article, ...]) -> tuple[tuple[ArticleSummary, ...], Pager | None]:
         """The articles on page `number` of a listing, and the pager (None when it has one page)."""
         per_page = self.site.config.paginate
-        count = len(_page_numbers(len(articles), per_page))
+        count = len(listing_page_numbers(len(articles), per_page))
         path = listing_page_path(first, number)
         shown = articles[(number - 1) * per_page:number * per_page] if per_page else articles
         summaries = tuple(self._summary(a, path) for a in shown)

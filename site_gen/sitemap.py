@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from site_gen.config import SiteConfig
 from site_gen.library import ResolvedSite
 from site_gen.model import Article
-from site_gen.urls import absolute_url, article_path, tag_path, topic_path
+from site_gen.urls import absolute_url, article_path, listing_page_numbers, listing_page_path, tag_path, topic_path
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 SITEMAP_PATH = "sitemap.xml"
@@ -30,16 +30,18 @@ def sitemap_entries(site: ResolvedSite, articles: tuple[Article, ...]) -> list[t
     """(output path, lastmod) of every page a crawler should know, in a stable order."""
     public = {a.slug for a in articles}
     newest = max((last_change(a) for a in articles), default=None)
-    entries: list[tuple[str, dt.date | None]] = [("index.html", newest), (topic_path("index"), newest),
-                                                 (tag_path("index"), newest)]
+    per_page = site.config.paginate
+    entries: list[tuple[str, dt.date | None]] = [(listing_page_path("index.html", n), newest)
+                                                 for n in listing_page_numbers(len(articles), per_page)]
+    entries += [(topic_path("index"), newest), (tag_path("index"), newest)]
     entries += [(article_path(a.slug), last_change(a)) for a in articles]
     for topic in site.topics:
         citing = [last_change(c.article) for c in site.citations.get(topic.slug, ()) if c.article.slug in public]
         entries.append((topic_path(topic.slug), max(citing, default=None)))
     for slug, tagged in site.tags.items():
         shown = [last_change(a) for a in tagged if a.slug in public]
-        if shown:
-            entries.append((tag_path(slug), max(shown)))
+        if shown:  # every page of the tag's listing: each lists some of its articles
+            entries += [(listing_page_path(tag_path(slug), n), max(shown)) for n in listing_page_numbers(len(shown), per_page)]
     return entries
 
 

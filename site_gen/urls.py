@@ -37,6 +37,11 @@ def listing_page_path(first: str, number: int) -> str:
     return f"page/{number}.html" if first == "index.html" else f"{first.removesuffix('.html')}/{number}.html"
 
 
+def listing_page_numbers(articles: int, per_page: int) -> range:
+    """The page numbers of a listing of `articles` (one page when `per_page` is 0)."""
+    return range(1, (max(1, -(-articles // per_page)) if per_page else 1) + 1)
+
+
 def tag_path(tag: str) -> str:
     return f"{TAG_DIR}/{tag_slug(tag)}.html"
 

@@ -310,3 +310,17 @@ def test_incremental_rebuild_of_publishing_outputs_equals_a_clean_build(tmp_path
     assert again == clean
     assert "Türkiye, a NATO member" in again["articles/tehran-summit.annotations.jsonld"].decode("utf-8")
     assert "Türkiye, a NATO member" in again["feed.xml"].decode("utf-8")
+
+
+def test_the_sitemap_lists_every_page_of_paginated_listings(tmp_path: Path) -> None:
+    root = tmp_path / "multi"
+    shutil.copytree(MULTI, root)
+    with (root / "site.yaml").open("a", encoding="utf-8") as config:
+        config.write("paginate: 1\n")
+    assert run_cli("build", "--base-url", BASE_URL, cwd=root).returncode == 0
+    out = root / "output"
+    urlset = ET.parse(out / "sitemap.xml").getroot()
+    listed = {u.find(f"{SITEMAP}loc").text[len(BASE_URL):] for u in urlset.findall(f"{SITEMAP}url")}
+    pages = {p.relative_to(out).as_posix() for p in out.rglob("*.html")} - {"404.html"}
+    assert "page/2.html" in pages and "tags/ukraine-war/2.html" in pages
+    assert listed == pages
