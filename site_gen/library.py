@@ -576,7 +576,7 @@ class _Resolver:
                 self.links[key] = known.links  # the same object build after build: values kept about the page stay valid
             self.fragments.extend(known.fragments)
             return known
-        errors, fragments = len(self.errors), len(self.fragments)
+        errors, fragments, warnings = len(self.errors), len(self.fragments), len(self.warnings)
         self.used_files = False
         self._link_document(key, doc, body)
         if isinstance(body, SummaryBody):
@@ -586,7 +586,7 @@ class _Resolver:
             self.links[key] = links
         found = LinkedDocument(doc, body, self.universe, links, tuple(self.fragments[fragments:]),
                                _article_citations(doc, body) if isinstance(doc, Article) else ())
-        if len(self.errors) == errors and not self.used_files:
+        if len(self.errors) == errors and len(self.warnings) == warnings and not self.used_files:  # else linked again next time
             memo[doc.path] = found
         else:
             memo.pop(doc.path, None)
@@ -635,6 +635,10 @@ class _Resolver:
             src = str(token.attrGet("src") or "")
             if _is_internal(src):
                 token.meta["asset"] = self._asset(doc, unquote(urlsplit(src).path), where)
+            elif not src.startswith("data:"):
+                self.warnings.append(warning(where, f"image '{printable(src)}' is on another site: the default theme's "
+                                             "content security policy (img-src 'self') does not load it, and it may change or go",
+                                             "save the image under content/ and link it relative to this page"))
 
     def _resolve_wikilink(self, key: PageKey, token: Token, where: SourceLocation) -> None:
         slug, fragment = split_target(token.meta["target"])

@@ -455,3 +455,18 @@ def test_annotations_on_non_latin_quotes_get_ids_of_their_words(tmp_site) -> Non
     assert built.returncode == 0, built.stderr
     page = parse_html(root / "output/articles/a.html")
     assert [mark["id"] for mark in page.select("[id^=ann-]")] == ["ann-ωμέγα", "ann-طهران", "ann-שלום-עולם"]
+
+
+def test_an_image_from_another_site_gets_a_warning_in_every_build(tmp_site) -> None:
+    """The theme's content security policy loads images from the site only: a remote image
+    shows as broken, so the build says so (and again when nothing changed, and after an edit)."""
+    article = GOOD_ARTICLE.replace("NATO met.", "NATO met.\n\n![A map](https://maps.example.org/tehran.png)")
+    root = tmp_site({"content/articles/a.md": article,
+                     "content/articles/b.md": GOOD_ARTICLE.replace("title: Good", "title: Other")})
+    expected = ("content/articles/a.md:11:1: warning: image 'https://maps.example.org/tehran.png' is on another site: "
+                "the default theme's content security policy (img-src 'self') does not load it")
+    for step in range(3):
+        result = run_cli("build", "--no-daemon", cwd=root)
+        assert result.returncode == 0 and expected in result.stderr, (step, result.stderr)
+        other = root / "content/articles/b.md"
+        other.write_text(other.read_text(encoding="utf-8") + f"\nEdit {step}.\n", encoding="utf-8")
