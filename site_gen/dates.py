@@ -15,6 +15,7 @@ import functools
 import zoneinfo
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_date
 
 
@@ -49,6 +50,20 @@ def text_direction(language: str) -> str:
     Babel's locale data says (the value of HTML's `dir`)."""
     locale = _locale(language.strip())
     return "rtl" if locale is not None and locale.character_order == "right-to-left" else "ltr"
+
+
+@functools.lru_cache(maxsize=64)
+def open_graph_locale(language: str) -> str:
+    """`og:locale` for a language tag: Open Graph wants language_TERRITORY ("en" -> "en_US",
+    "fa" -> "fa_IR", "pt-BR" -> "pt_BR"); a language without a territory takes its most likely
+    one from Babel's data."""
+    locale = _locale(language.strip())
+    if locale is None:
+        return language.replace("-", "_")
+    if not locale.territory:
+        likely = get_global("likely_subtags").get(locale.language)
+        locale = Locale.parse(likely) if likely else locale
+    return f"{locale.language}_{locale.territory}" if locale.territory else locale.language
 
 
 @functools.lru_cache(maxsize=4096)

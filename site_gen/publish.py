@@ -22,7 +22,7 @@ from functools import partial
 from typing import NamedTuple
 
 from site_gen.config import SiteConfig
-from site_gen.dates import rfc3339
+from site_gen.dates import open_graph_locale, rfc3339
 from site_gen.diagnostics import Diagnostic, SourceLocation, warning
 from site_gen.feeds import FEED_PATH, FeedWriter, lead_image_path, tag_feed_path
 from site_gen.jsonld import annotations_path, plain_text, render_annotations
@@ -213,7 +213,7 @@ class Publisher:
             image_alt=(image.alt or image.caption) if image else "",
             published=rfc3339(article.date, config.timezone) if article else "",
             modified=rfc3339(article.updated, config.timezone) if article and article.updated else "",
-            tags=article.tags if article else (), locale=config.language.replace("-", "_"),
+            tags=article.tags if article else (), locale=open_graph_locale(config.language),
             noindex=bool(article and article.draft) or path == "404.html",
             feed_url=link(FEED_PATH) if absolute else "",
             tag_feed_url=link(tag_feed_path(tag)) if absolute and tag else "",

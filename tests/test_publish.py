@@ -149,6 +149,7 @@ def test_pages_carry_canonical_open_graph_and_twitter_meta(multi_out: Path) -> N
     assert page.find("link", rel="canonical")["href"] == url
     assert meta("og:url") == url
     assert meta("og:type") == "article"
+    assert meta("og:locale") == "en_US"  # Open Graph's language_TERRITORY, not the bare "en"
     assert meta("og:title") == "Grain deal signed in Istanbul"
     assert meta("og:description") == "Russia and Ukraine sign separate documents with Türkiye and the UN."
     assert meta("og:image") == BASE_URL + "media/port.svg"
