@@ -154,7 +154,7 @@ def parse_article(text: str, path: str, file_stem: str) -> Article:
     article = Article(
         slug=_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
-        slug_location=reader.given_at("slug"),
+        slug_location=reader.given_at("slug"), summary_location=reader.given_at("summary"),
         date=reader.date("date", required=True) or Article.date, summary=reader.string("summary"),
         tags=_tags(reader), section=reader.string("section"), image=_image(reader),
         provenance=_provenance(reader), draft=reader.boolean("draft"), annotations=_annotations(reader),
@@ -183,9 +183,9 @@ def parse_topic(text: str, path: str, file_stem: str) -> Topic:
     topic = Topic(
         slug=_topic_slug(reader, file_stem), title=reader.string("title", required=True), body=split.body,
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
-        slug_location=reader.given_at("slug"),
+        slug_location=reader.given_at("slug"), summary_location=reader.given_at("summary"),
         summary=reader.string("summary"), aliases=reader.string_list("aliases"), sources=_sources(reader),
-        as_of=reader.date("as_of"), aliases_location=reader.given_at("aliases"),
+        as_of=reader.date("as_of"), as_of_location=reader.given_at("as_of"), aliases_location=reader.given_at("aliases"),
     )
     if diagnostics:
         raise DiagnosticError(diagnostics)

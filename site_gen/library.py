@@ -822,9 +822,10 @@ class _Resolver:
     def _empty_summaries(self, last: _LastResolve | None, changed: list[int]) -> list[Diagnostic]:
         """A warning for each page without a summary (the last ones while no changed page gained or lost one)."""
         docs: tuple[Article | Topic, ...] = (*self.articles, *self.topics)
-        if last is not None and all(_has_summary(last.docs[i]) == _has_summary(docs[i]) for i in changed):
+        if last is not None and all(_summary_warning_at(last.docs[i]) == _summary_warning_at(docs[i]) for i in changed):
             return last.empty
-        return [warning(doc.location, f"'{doc.slug}' has no summary", "add summary: one sentence shown on the index and in link previews")
+        return [warning(doc.summary_location or doc.location, f"'{doc.slug}' has no summary",
+                        "add summary: one sentence shown on the index and in link previews")
                 for doc in docs if not _has_summary(doc)]
 
 
@@ -870,6 +871,11 @@ def _topic_links(links: frozenset[PageKey]) -> set[PageKey]:
 
 def _has_summary(doc: Document) -> bool:
     return bool(doc.summary.strip())  # type: ignore[attr-defined]
+
+
+def _summary_warning_at(doc: Document) -> SourceLocation | None:
+    """Where the page's empty-summary warning is, or None when it has a summary."""
+    return None if _has_summary(doc) else doc.summary_location or doc.location
 
 
 _TagTable = tuple[dict[str, tuple[Article, ...]], dict[str, str], list[Diagnostic]]

@@ -131,7 +131,7 @@ def stale_notes(articles: tuple[Article, ...], topics: tuple[Topic, ...], age: A
     found: list[Diagnostic] = []
     undated = 0
     dated = [(f"note '{a.id}'", a.as_of, a.location) for article in articles for a in article.annotations]
-    dated += [(f"topic '{t.slug}'", t.as_of, t.location) for t in topics]
+    dated += [(f"topic '{t.slug}'", t.as_of, t.as_of_location or t.location) for t in topics]
     for what, as_of, location in dated:
         if as_of is None:
             undated += 1

@@ -88,6 +88,8 @@ class Document:
     location: SourceLocation
     slug_location: SourceLocation | None = None
     """Where `slug:` is written, when it is (a duplicate slug is reported there)."""
+    summary_location: SourceLocation | None = None
+    """Where `summary:` is written, when it is (an empty summary is reported there)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class Topic(Document):
     sources: tuple[SourceRef, ...] = ()
     as_of: dt.date | None = None
     """The day the topic's facts were last checked (`as_of:`); `check --stale` lists old ones."""
+    as_of_location: SourceLocation | None = None
+    """Where `as_of:` is written (a stale topic is reported there)."""
     aliases_location: SourceLocation | None = None
     """Where `aliases:` is written."""
 

@@ -470,3 +470,11 @@ def test_an_image_from_another_site_gets_a_warning_in_every_build(tmp_site) -> N
         assert result.returncode == 0 and expected in result.stderr, (step, result.stderr)
         other = root / "content/articles/b.md"
         other.write_text(other.read_text(encoding="utf-8") + f"\nEdit {step}.\n", encoding="utf-8")
+
+
+def test_an_empty_summary_is_reported_at_its_line(tmp_site) -> None:
+    article = GOOD_ARTICLE.replace("date: 2022-07-19", "date: 2022-07-19\nsummary: \"\"")
+    root = tmp_site({"content/articles/a.md": article, "content/articles/b.md": GOOD_ARTICLE.replace("title: Good", "title: B")})
+    stderr = run_cli("build", "--no-daemon", cwd=root).stderr
+    assert "content/articles/a.md:4:10: warning: 'a' has no summary" in stderr  # at the empty value
+    assert "content/articles/b.md:1:1: warning: 'b' has no summary" in stderr  # none written: the file

@@ -52,7 +52,7 @@ def test_stale_lists_old_notes_and_topics_at_their_lines(tmp_site) -> None:
     assert result.returncode == 0, result.stderr
     assert (f"content/articles/talks.md:6:5: warning: note 'old-note' is as of {OLD.isoformat()}, more than 12m ago"
             in result.stderr)
-    assert f"content/topics/summit.md:1:1: warning: topic 'summit' is as of {OLDISH.isoformat()}" in result.stderr
+    assert f"content/topics/summit.md:4:8: warning: topic 'summit' is as of {OLDISH.isoformat()}" in result.stderr
     assert f"check its facts and sources, then set as_of: {TODAY.isoformat()}" in result.stderr
     assert "fresh-note" not in result.stderr and "undated" not in result.stderr
     cutoff = parse_age("12m").cutoff(TODAY).isoformat()
