@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     seed_shown = display_path(args.seed, Path.cwd())
     if not args.seed.is_file():
-        raise DiagnosticError([error(SourceLocation(seed_shown), f"seed file {seed_shown} not found")])
+        problem = "is a folder: import one text file at a time" if args.seed.is_dir() else "not found"
+        raise DiagnosticError([error(SourceLocation(seed_shown), f"seed file {seed_shown} {problem}")])
     imported = read_seed(read_page_text(args.seed, seed_shown), seed_shown)
     seed = seed_name(config, args.seed)
     target = _target(config, args, imported, seed)
