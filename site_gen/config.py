@@ -135,8 +135,8 @@ def load_config(config_file: Path) -> SiteConfig:
     root = config_file.resolve().parent
     shown = display_path(config_file, Path.cwd())
     if not config_file.is_file():
-        problem = f"{shown} is a folder, not a config file" if config_file.is_dir() else f"config file not found: {shown}"
-        raise DiagnosticError([error(SourceLocation(shown), problem,
+        missing = f"{shown} is a folder, not a config file" if config_file.is_dir() else f"config file not found: {shown}"
+        raise DiagnosticError([error(SourceLocation(shown), missing,
                                      "run site-gen in the project folder, or pass --config PATH/site.yaml")])
     text = decode_text(config_file.read_bytes(), shown, "site.yaml is a text file of key: value lines")
     doc = load_yaml(text, shown)
