@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 from conftest import PROJECT
-from publish_helpers import serve_folder
+from publish_helpers import bundled_site_copy, serve_folder
 from test_theme_html import BUNDLED_ARTICLE, CROWDED_ARTICLE, build_theme_site
+
+from site_gen.build import BuildOptions, build_site
 
 pytestmark = pytest.mark.browser
 
@@ -275,7 +277,9 @@ def test_topic_links_preview_their_summary_on_hover_and_focus(open_page: Callabl
     assert box["x"] >= 0 and box["x"] + box["width"] <= 1440
     page.mouse.move(5, 5)
     tip.wait_for(state="hidden")
-    tab_to(page, "#note-beta .note-body a")  # a [[crimea|Crimea]] link inside a note's text
+    tab_to(page, "#toggle-beta")  # a margin note's links are Tab stops once it is opened
+    page.keyboard.press("Enter")
+    tab_to(page, "#note-beta .note-body a", limit=3)  # a [[crimea|Crimea]] link inside a note's text
     assert tip.is_visible() and "Crimea" in tip.inner_text()
     page.keyboard.press("Escape")
     assert tip.is_hidden()
@@ -429,3 +433,247 @@ def test_placing_notes_shifts_no_layout(open_page: Callable, width: int) -> None
     page.wait_for_timeout(300)
     assert page.evaluate("window.__cls") == 0
     assert page.evaluate(GEOMETRY_JS) == placed, "notes and text stay where they were first shown"
+
+
+# -- hard cases: right to left, tables, code, nested phrases, the end of the text ------------------------
+
+STRESS_ARTICLE = "articles/stress.html"
+STRESS_MD = """\
+---
+title: "Stress"
+date: 2022-07-21
+summary: "Notes in a table cell, in code, nested in the middle of a phrase, and at the very end."
+annotations:
+  - id: cellnote
+    quote: "cell phrase"
+    note: "A note on a phrase inside a table cell, long enough to take a few lines in the margin column."
+  - id: codenote
+    quote: "code phrase"
+    note: |
+      A note with a long code block:
+
+      ```
+      this_is_a_very_long_line_of_code_that_would_scroll_sideways_forever(argument_one, argument_two, argument_three)
+      ```
+
+      | Left | Center | Right |
+      |:-----|:------:|------:|
+      | a | b | c |
+  - id: outer
+    quote: "outer phrase with an inner phrase in its middle"
+    note: "The outer note (number 3)."
+  - id: inner
+    quote: "inner phrase"
+    note: "The inner note (number 4), written before the outer one since its phrase ends first."
+  - id: lastnote
+    quote: "last phrase"
+    note: |
+      A long note on the last line of the article, so that opened without JavaScript it floats down past
+      the end of the text, and into the footer unless the floats are contained. More words, more words,
+      more words, more words, more words, more words, more words, more words, more words, more words.
+---
+
+| Col A | Col B | Col C |
+|:------|:-----:|------:|
+| A cell phrase here | middle | right |
+| left | center text here | right |
+
+A paragraph with a code phrase and [a link](https://example.org/) after.
+
+Then an outer phrase with an inner phrase in its middle goes on.
+
+The last phrase ends it.
+"""
+
+
+def build_stress_site(root: Path, language: str) -> Path:
+    """The bundled site in `language` (`ar`: right to left) with the stress article; its output folder."""
+    bundled_site_copy(root)
+    config = root / "site.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("language: en", f"language: {language}"),
+                      encoding="utf-8")
+    (root / "content" / "articles" / "stress.md").write_text(STRESS_MD, encoding="utf-8")
+    build_site(config, BuildOptions(output=root / "output"))
+    return root / "output"
+
+
+@pytest.fixture(scope="module")
+def stress_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Output folders by language: `en` (left to right) and `ar` (right to left)."""
+    return {language: build_stress_site(tmp_path_factory.mktemp(f"theme-{language}"), language)
+            for language in ("en", "ar")}
+
+
+@pytest.fixture
+def open_file(browser: Any, stress_sites: dict[str, Path]) -> Iterator[Callable[..., Any]]:
+    """`open_file(language, path, width=1440, **context_options)`: a page of a stress site, from file://."""
+    contexts = []
+
+    def make(language: str, path: str, width: int = 1440, height: int = 900, **options: Any) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.goto((stress_sites[language] / path).as_uri(), wait_until="load")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+RECT_JS = "s => { const r = document.querySelector(s).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+
+
+def test_right_to_left_pages_put_the_notes_in_the_left_margin_as_a_mirror_image(open_file: Callable) -> None:
+    ltr = open_file("en", BUNDLED_ARTICLE).evaluate(GEOMETRY_JS)
+    page = open_file("ar", BUNDLED_ARTICLE)
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    rtl = page.evaluate(GEOMETRY_JS)
+    column = rtl["column"]
+    assert rtl["scrollWidth"] <= rtl["viewport"], "nothing sticks out sideways (the skip link either)"
+    assert len(rtl["notes"]) == len(ltr["notes"]) and all(n["visible"] for n in rtl["notes"])
+    for note, mirror in zip(rtl["notes"], ltr["notes"]):
+        assert note["rect"][0] >= 0 and note["rect"][2] <= column[0] - 16, f"{note['id']} is not in the left margin"
+        assert 0 <= note["rect"][1] - note["phrase"][1] + 6 < 120, f"{note['id']} is not beside its phrase"
+        gap, mirror_gap = column[0] - note["rect"][2], mirror["rect"][0] - ltr["column"][2]
+        assert abs(gap - mirror_gap) < 1 and abs(note["rect"][2] - note["rect"][0] - (mirror["rect"][2] - mirror["rect"][0])) < 1
+    assert_no_overlap(rtl["notes"], rtl["text"])
+    sides = page.evaluate("""() => { const n = document.querySelector('.sidenote.is-clamped'), s = getComputedStyle(n),
+      after = getComputedStyle(n, '::after');
+      return [s.borderRightWidth, s.borderLeftWidth, after.left, after.backgroundImage]; }""")
+    assert sides[:3] == ["2px", "0px", "0px"], "the rule on the text's side, the cut-off “…” at the line's end"
+    assert sides[3].startswith("linear-gradient(to left"), sides[3]
+
+
+def test_right_to_left_without_javascript_an_opened_note_floats_into_the_left_margin(open_file: Callable) -> None:
+    page = open_file("ar", BUNDLED_ARTICLE, java_script_enabled=False)
+    column = page.evaluate(RECT_JS, ".article-body")
+    page.click('label[for="toggle-crimea"]')
+    note, label = page.evaluate(RECT_JS, "#note-crimea"), page.evaluate(RECT_JS, 'label[for="toggle-crimea"]')
+    assert 0 <= note[0] and note[2] <= column[0] - 16, f"{note} is not in the left margin of {column}"
+    assert abs(note[1] - label[1]) < 40, "beside its phrase"
+
+
+def test_right_to_left_popover_opens_from_the_phrase_towards_the_left(open_file: Callable) -> None:
+    page = open_file("ar", BUNDLED_ARTICLE, 768)
+    page.hover('mark.annotation[data-note="3"]')
+    note = page.locator('.sidenote[data-note="3"]')
+    assert note.is_visible() and "is-popover" in note.get_attribute("class")
+    box, label = note.bounding_box(), page.locator('label[for="toggle-crimea"]').bounding_box()
+    right = min(label["x"] + label["width"] + 24, 768 - 8)
+    assert abs(box["x"] + box["width"] - right) < 2, "mirrored: the popover's right edge by its number"
+
+
+def test_without_javascript_an_opened_note_at_the_end_stays_above_the_footer(open_file: Callable) -> None:
+    page = open_file("en", STRESS_ARTICLE, height=2000, java_script_enabled=False)
+    before = page.evaluate(RECT_JS, ".article-body")
+    page.click('label[for="toggle-lastnote"]')
+    note, body = page.evaluate(RECT_JS, "#note-lastnote"), page.evaluate(RECT_JS, ".article-body")
+    assert note[0] >= body[2], "the note is in the margin"
+    assert note[3] > before[3], "the test needs a note longer than the rest of the text"
+    assert note[3] <= body[3] + 1, "the text's box holds its floated notes"
+    assert note[3] <= page.evaluate(RECT_JS, ".site-footer")[1], "the note runs into the footer"
+
+
+def test_a_note_in_a_table_cell_opens_under_its_phrase_without_javascript(open_file: Callable) -> None:
+    page = open_file("en", STRESS_ARTICLE, java_script_enabled=False)
+    page.click('label[for="toggle-cellnote"]')
+    note, label = page.evaluate(RECT_JS, "#note-cellnote"), page.evaluate(RECT_JS, 'label[for="toggle-cellnote"]')
+    cell, next_cell = page.evaluate(RECT_JS, "td:has(#note-cellnote)"), page.evaluate(RECT_JS, "td:has(#note-cellnote) + td")
+    assert page.eval_on_selector("#note-cellnote", "n => getComputedStyle(n).float") == "none"
+    assert note[1] >= label[3] - 4, "under the line of its phrase"
+    assert cell[0] <= note[0] and note[2] <= cell[2] and note[2] <= next_cell[0], "inside its own cell"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+
+
+def test_a_note_in_a_table_cell_goes_to_the_margin_with_javascript(open_file: Callable) -> None:
+    page = open_file("en", STRESS_ARTICLE)
+    geo = page.evaluate(GEOMETRY_JS)
+    note = next(n for n in geo["notes"] if n["id"] == "note-cellnote")
+    assert note["visible"] and note["rect"][0] >= geo["column"][2] + 16
+    assert abs(note["rect"][1] - note["phrase"][1]) < 8, "level with its phrase"
+    assert page.evaluate(RECT_JS, "table")[2] <= geo["column"][2], "the table stays in the text column"
+    assert_no_overlap(geo["notes"], geo["text"])
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_table_columns_keep_their_markdown_alignment(open_file: Callable, language: str) -> None:
+    page = open_file(language, STRESS_ARTICLE)
+    aligned = page.eval_on_selector_all(
+        ".article-body th[class^=align-], .article-body td[class^=align-], .note-th[class*=align-], .note-td[class*=align-]",
+        "cells => cells.map(c => [c.className.match(/align-(\\w+)/)[1], getComputedStyle(c).textAlign])")
+    assert len(aligned) >= 18, "the article's table (3 x 3) and the note's (3 x 2)"
+    for wanted, shown in aligned:
+        assert shown == wanted, f"{wanted}: shown {shown}, in either direction"
+
+
+@pytest.mark.parametrize("width", [1440, 360])
+def test_code_in_a_note_wraps_instead_of_scrolling(open_file: Callable, width: int) -> None:
+    page = open_file("en", STRESS_ARTICLE, width)
+    page.click('label[for="toggle-codenote"]')
+    code = page.locator("#note-codenote .note-code")
+    assert code.is_visible()
+    scroll, client, white_space = code.evaluate("c => [c.scrollWidth, c.clientWidth, getComputedStyle(c).whiteSpace]")
+    assert scroll <= client, "a scrolling region out of the keyboard's reach"
+    assert white_space in ("pre-wrap", "break-spaces"), "code keeps its spaces and line breaks"
+    assert "argument_three)" in code.inner_text()
+
+
+def test_nested_notes_keep_their_numbers_order_in_the_margin_and_in_print(open_file: Callable) -> None:
+    page = open_file("en", STRESS_ARTICLE)
+    assert page.eval_on_selector_all(".article-body .sidenote", "ns => ns.map(n => +n.dataset.note)") == [1, 2, 4, 3, 5], \
+        "the test needs the inner note written first"
+    notes = sorted(page.evaluate(GEOMETRY_JS)["notes"], key=lambda n: n["rect"][1])
+    assert [n["number"] for n in notes] == [1, 2, 3, 4, 5], "the margin, top to bottom, in number order"
+    page.emulate_media(media="print")
+    assert page.eval_on_selector_all(".endnotes li", "items => items.map(li => li.value)") == [1, 2, 3, 4, 5]
+
+
+def tab_stops(page: Any, count: int) -> list[str]:
+    """What `count` presses of Tab focus, each as `note` (inside a note), `toggle-ID` or the element's tag."""
+    stops = []
+    for _ in range(count):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate("""() => { const e = document.activeElement;
+          return e.closest('.sidenote') ? 'note' : e.classList.contains('note-state') ? e.id : e.tagName; }"""))
+    return stops
+
+
+def test_wide_screen_tab_skips_the_links_of_notes_that_are_not_open(open_page: Callable) -> None:
+    page = open_page(BUNDLED_ARTICLE, 1440)
+    toggles = page.eval_on_selector_all(".article-body .note-state", "boxes => boxes.map(b => b.id)")
+    stops = tab_stops(page, 1)
+    while stops[-1] != toggles[-1] and len(stops) < 60:  # 145 presses when every note's links were Tab stops
+        stops += tab_stops(page, 1)
+    assert "note" not in stops, "the links of every margin note on the way are Tab stops"
+    assert [s for s in stops if s.startswith("toggle-")] == toggles, "from one note to the next, in order"
+    # Focusing a note's checkbox opens a crowded note in full; Enter opens it and its links; Escape closes both.
+    page.goto(page.url)
+    first = page.locator("#note-tehran-visit")
+    cut = first.bounding_box()["height"]
+    assert "is-clamped" in first.get_attribute("class")
+    tab_to(page, "#toggle-tehran-visit")
+    page.wait_for_function("n => n.getBoundingClientRect().height >= n.scrollHeight - 1", arg=first.element_handle())
+    assert tab_stops(page, 1) == [toggles[1]], "still straight to the next note"
+    assert abs(first.bounding_box()["height"] - cut) < 1, "the focus moved on: cut short again"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    assert tab_stops(page, 2) == ["note", "note"], "an opened note's links come next"
+    page.keyboard.press("Escape")  # the first closes the topic link's preview
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.id") == "toggle-tehran-visit"
+    assert abs(first.bounding_box()["height"] - cut) < 1, "Escape closes it, though its checkbox has the focus"
+    assert tab_stops(page, 1) == [toggles[1]]
+    page.set_viewport_size({"width": 768, "height": 900})  # in place: an opened note's links are Tab stops
+    page.wait_for_function("() => !document.querySelector('.sidenote [tabindex]')")
+
+
+def test_dark_mode_prints_the_lead_figure_without_its_dark_panel(open_page: Callable) -> None:
+    page = open_page(BUNDLED_ARTICLE, 800, color_scheme="dark")
+    page.emulate_media(media="print", color_scheme="dark")
+    assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    background, caption = page.evaluate("""() => [getComputedStyle(document.querySelector('.lead-figure')).backgroundColor,
+      getComputedStyle(document.querySelector('.lead-figure figcaption')).color]""")
+    assert background == "rgba(0, 0, 0, 0)" or luminance(background) > 0.8, f"a dark panel ({background}) in print"
+    assert luminance(caption) < 0.1

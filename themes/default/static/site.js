@@ -5,10 +5,14 @@
      in a crowded stretch show the lines that fit before the next one and open in full on hover, focus
      or their number;
    - Enter on a note's checkbox opens it, Escape closes it (focus goes back to the checkbox);
+   - wide screens, keyboard: Tab goes from one note's checkbox to the next; a margin note's links are
+     Tab stops only while the note is open (its checkbox checked), not in every crowded note on the way;
    - pointer devices, narrow screens: hovering a phrase or its number shows the note as a popover;
    - topic links: a preview (the topic's summary) on hover or focus, from the page's #topic-previews data;
    - print: a numbered endnote list built from the notes (the stylesheet shows it instead of the notes).
-   Nothing here moves the text: margin notes are absolutely positioned and hidden until placed. */
+   Nothing here moves the text: margin notes are absolutely positioned and hidden until placed. Right to
+   left (dir="rtl") everything is mirrored: the stylesheet uses logical properties, and the popovers
+   placed here in pixels start from their phrase's right edge. */
 (function () {
   "use strict";
 
@@ -25,10 +29,14 @@
   function labelOf(note) { return note.previousElementSibling; }
   function marksOf(note) { return all('mark.annotation[data-note="' + note.getAttribute("data-note") + '"]'); }
   function clamp(value, low, high) { return Math.max(low, Math.min(value, high)); }
+  function numberOf(note) { return Number(note.getAttribute("data-note")); }
+  function byNumber(a, b) { return numberOf(a) - numberOf(b); }
+  function isRtl(element) { return window.getComputedStyle(element).direction === "rtl"; }
 
   /* -- margin layout (wide screens) ------------------------------------------------------------ */
 
-  /* Tops and shown heights, for notes sorted by the top of their phrase: each note level with its
+  /* Tops and shown heights, for notes in number order (text order: a nested phrase's note comes after
+     the note of the phrase around it, though it is written first): each note level with its
      phrase, or just below the note above; it is cut short only when the next note's phrase (or the end
      of the text) comes before its end, and then shows whole lines, at least MIN_LINES. */
   function stack(items, line, bottom) {
@@ -48,10 +56,10 @@
     if (!notes.length || !wide.matches) { return; }
     body.classList.add("notes-measuring");
     var origin = body.getBoundingClientRect().top;
-    var items = notes.map(function (note) {
+    var items = notes.sort(byNumber).map(function (note) {
       var anchor = marksOf(note)[0] || labelOf(note);
       return { note: note, want: anchor.getBoundingClientRect().top - origin, full: note.offsetHeight };
-    }).sort(function (a, b) { return a.want - b.want; });
+    });
     var line = parseFloat(window.getComputedStyle(notes[0]).lineHeight);
     body.classList.remove("notes-measuring");
     stack(items, line, body.offsetHeight);
@@ -64,9 +72,35 @@
     body.classList.add("notes-placed");
   }
 
+  /* -- Tab stops (wide screens) ------------------------------------------------------------------ */
+
+  var FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]";
+  var KEPT = "data-note-tabindex";  /* the tabindex an element had before this script took it out */
+
+  /* A margin note that is not open keeps its links out of the Tab order (they are still read, and
+     the note opens in full when its checkbox has the focus); opening it puts them back. */
+  function setTabStops() {
+    var inMargin = wide.matches && root.classList.contains("js");
+    all(".article-body .sidenote").forEach(function (note) {
+      var box = checkboxOf(note);
+      var closed = inMargin && !(box && box.checked);
+      all(FOCUSABLE, note).forEach(function (element) {
+        if (closed && !element.hasAttribute(KEPT)) {
+          element.setAttribute(KEPT, element.getAttribute("tabindex") || "");
+          element.setAttribute("tabindex", "-1");
+        } else if (!closed && element.hasAttribute(KEPT)) {
+          var kept = element.getAttribute(KEPT);
+          if (kept) { element.setAttribute("tabindex", kept); } else { element.removeAttribute("tabindex"); }
+          element.removeAttribute(KEPT);
+        }
+      });
+    });
+  }
+
   /* -- opening and closing (keyboard, tap) ------------------------------------------------------ */
 
   function isNoteState(element) { return element && element.classList && element.classList.contains("note-state"); }
+  function noteOfCheckbox(box) { return document.getElementById(box.getAttribute("aria-controls")); }
 
   function openCheckbox(target) {
     var note = target.closest && target.closest(".sidenote");
@@ -87,14 +121,26 @@
         box.click();
         box.focus();
       }
+      /* A margin note shown in full because its checkbox has the focus closes too, until the focus moves. */
+      var focused = isNoteState(document.activeElement) ? noteOfCheckbox(document.activeElement) : null;
+      if (focused) { focused.classList.add("is-dismissed"); }
     }
+  }
+
+  function onFocusOut(event) {
+    if (event.target === tipLink) { hidePreview(); }
+    var note = isNoteState(event.target) ? noteOfCheckbox(event.target) : null;
+    if (note) { note.classList.remove("is-dismissed"); }
   }
 
   function onChange(event) {
     var box = event.target;
-    if (!isNoteState(box) || !box.checked) { return; }
-    endHover();
-    all(".note-state:checked").forEach(function (other) { if (other !== box) { other.checked = false; } });
+    if (!isNoteState(box)) { return; }
+    if (box.checked) {
+      endHover();
+      all(".note-state:checked").forEach(function (other) { if (other !== box) { other.checked = false; } });
+    }
+    setTabStops();
   }
 
   /* A tap or click on an annotated phrase works like one on its number (links inside it still work). */
@@ -128,7 +174,8 @@
     var top = below + note.offsetHeight > window.innerHeight && ref.top - note.offsetHeight - 4 > 0
       ? ref.top - note.offsetHeight - 4 : below;
     note.style.setProperty("--pop-top", (top - box.top) + "px");
-    note.style.setProperty("--pop-left", (clamp(ref.left - 24, 8, viewport - width - 8) - box.left) + "px");
+    var left = isRtl(note) ? ref.right + 24 - width : ref.left - 24;  /* mirrored right to left */
+    note.style.setProperty("--pop-left", (clamp(left, 8, viewport - width - 8) - box.left) + "px");
   }
 
   function startHover(note) {
@@ -206,7 +253,8 @@
     if (top + tip.offsetHeight > window.innerHeight && rect.top - tip.offsetHeight - 6 > 0) {
       top = rect.top - tip.offsetHeight - 6;
     }
-    tip.style.left = (window.scrollX + clamp(rect.left, 8, viewport - tip.offsetWidth - 8)) + "px";
+    var left = isRtl(link) ? rect.right - tip.offsetWidth : rect.left;
+    tip.style.left = (window.scrollX + clamp(left, 8, viewport - tip.offsetWidth - 8)) + "px";
     tip.style.top = (window.scrollY + top) + "px";
   }
 
@@ -234,7 +282,7 @@
 
   function buildEndnotes() {
     var article = document.querySelector(".article");
-    var notes = article ? all(".article-body .sidenote", article) : [];
+    var notes = article ? all(".article-body .sidenote", article).sort(byNumber) : [];  /* nested: see stack */
     if (!notes.length) { return; }
     var section = document.createElement("section");
     section.className = "endnotes";
@@ -250,7 +298,7 @@
 
   function endnote(note) {
     var item = document.createElement("li");
-    item.value = Number(note.getAttribute("data-note"));
+    item.value = numberOf(note);
     var quote = document.createElement("span");
     quote.className = "endnote-quote";
     quote.textContent = "“" + marksOf(note).map(function (m) { return m.textContent; }).join("") + "” ";
@@ -269,6 +317,7 @@
     endHover();
     hidePreview();
     layoutNotes();
+    setTabStops();
   }
 
   var frame = 0;
@@ -285,14 +334,15 @@
       throw error;
     }
     loadPreviews();
-    buildEndnotes();
+    buildEndnotes();  /* before setTabStops: the endnotes copy the notes as written */
+    setTabStops();
     document.addEventListener("keydown", onKeydown);
     document.addEventListener("change", onChange);
     document.addEventListener("click", onClick);
     document.addEventListener("mouseover", onNoteHover);
     document.addEventListener("mouseover", onPreviewIn);
     document.addEventListener("focusin", onPreviewIn);
-    document.addEventListener("focusout", function (event) { if (event.target === tipLink) { hidePreview(); } });
+    document.addEventListener("focusout", onFocusOut);
     window.addEventListener("resize", scheduleLayout);
     /* Images above a note change where its phrase is: place again when one loads. */
     document.addEventListener("load", function (event) {
