@@ -478,3 +478,14 @@ def test_an_empty_summary_is_reported_at_its_line(tmp_site) -> None:
     stderr = run_cli("build", "--no-daemon", cwd=root).stderr
     assert "content/articles/a.md:4:10: warning: 'a' has no summary" in stderr  # at the empty value
     assert "content/articles/b.md:1:1: warning: 'b' has no summary" in stderr  # none written: the file
+
+
+def test_a_lead_image_without_alt_is_decorative_beside_its_caption_not_read_twice(tmp_site) -> None:
+    image = "image:\n  src: ../media/map.png\n  caption: A map of Tehran\n"
+    article = GOOD_ARTICLE.replace("date: 2022-07-19", "date: 2022-07-19\nsummary: s\n" + image.rstrip("\n"))
+    root = tmp_site({"content/articles/a.md": article, "content/media/map.png": b"\x89PNG\r\n\x1a\n",
+                     "content/articles/b.md": article.replace("title: Good", "title: B").replace("caption:", "alt: Streets and squares\n  caption:")})
+    assert run_cli("build", "--no-daemon", "-q", cwd=root).returncode == 0
+    for slug, alt in (("a", ""), ("b", "Streets and squares")):
+        figure = parse_html(root / f"output/articles/{slug}.html").select_one("figure")
+        assert figure.img["alt"] == alt and figure.figcaption.get_text(" ", strip=True).startswith("A map of Tehran")
