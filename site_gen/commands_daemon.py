@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -35,7 +36,7 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
+    if not value > 0 or math.isinf(value):
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (e.g. --idle-timeout 3600)")
     return value
 

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import socket
 import sys
 import threading
 import time
@@ -70,7 +71,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C (or SIGTERM); exit 0 after a clean stop, 1 when the server cannot start."""
     config = load_config(args.config)
-    if not is_loopback(args.host):
+    if not is_loopback(args.host) and _resolves(args.host):  # else starting fails, and says why
         print(f"warning: --host {args.host} makes the preview visible to other machines on the network; "
               "it is meant for your own machine (use --host 127.0.0.1)", file=sys.stderr, flush=True)
     session = _Session(args, config)
@@ -85,6 +86,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         session.close()
     return 0
+
+
+def _resolves(host: str) -> bool:
+    """Whether `host` names an address this machine can listen on (a name that resolves)."""
+    try:
+        socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        return False
+    return True
 
 
 class _Session:

@@ -351,3 +351,9 @@ def test_a_daemon_stopped_mid_build_leaves_no_worker_and_the_build_finishes(
     finally:  # whatever failed above, no process of this project outlives the test
         for left in _processes_of(root):
             os.kill(left, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "1e400", "inf", "soon"])
+def test_an_idle_timeout_that_is_not_a_finite_positive_number_is_a_usage_error(value: str, tmp_path: Path) -> None:
+    result = run_cli("daemon", "start", "--idle-timeout", value, cwd=tmp_path)
+    assert result.returncode == 2 and "not a number of seconds" in result.stderr

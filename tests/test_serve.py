@@ -508,6 +508,9 @@ def test_a_non_loopback_host_is_warned_about(small_site: Path, monkeypatch: pyte
     assert main(["serve", "--host", "192.0.2.1", "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert "visible to other machines on the network" in err and "cannot listen on 192.0.2.1" in err
+    assert main(["serve", "--host", "nonexistent.invalid", "--port", "0"]) == 1  # a name that resolves nowhere:
+    err = capsys.readouterr().err  # no warning about other machines, only why it cannot start
+    assert "visible to other machines" not in err and "cannot listen on nonexistent.invalid" in err
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
 
