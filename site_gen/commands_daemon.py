@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from site_gen import commands_build
+from site_gen.config import require_config_file
 from site_gen.daemon import DEFAULT_IDLE_TIMEOUT, LOG_NAME, Daemon, ask, daemon_folder, listening, spawn
 from site_gen.report import run_reporting
 
@@ -42,9 +43,7 @@ def _seconds(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.config.is_file():
-        print(f"error: {args.config}: no such site config (run in the project folder, or pass --config)", file=sys.stderr)
-        return 1
+    require_config_file(args.config)
     try:
         return {"start": _start, "stop": _stop, "status": _status, "run": _run}[args.action](args)
     except OSError as exc:  # a cache folder that cannot be written (read-only, full disk): no traceback

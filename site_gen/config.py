@@ -130,14 +130,20 @@ def bundled_theme_path() -> Path:
     return here.parent / "themes" / "default"
 
 
-def load_config(config_file: Path) -> SiteConfig:
-    """Read and check `site.yaml`; raise DiagnosticError listing every problem."""
-    root = config_file.resolve().parent
+def require_config_file(config_file: Path) -> str:
+    """`config_file` as shown in messages; a located error when it is missing or a folder."""
     shown = display_path(config_file, Path.cwd())
     if not config_file.is_file():
         missing = f"{shown} is a folder, not a config file" if config_file.is_dir() else f"config file not found: {shown}"
         raise DiagnosticError([error(SourceLocation(shown), missing,
                                      "run site-gen in the project folder, or pass --config PATH/site.yaml")])
+    return shown
+
+
+def load_config(config_file: Path) -> SiteConfig:
+    """Read and check `site.yaml`; raise DiagnosticError listing every problem."""
+    root = config_file.resolve().parent
+    shown = require_config_file(config_file)
     text = decode_text(config_file.read_bytes(), shown, "site.yaml is a text file of key: value lines")
     doc = load_yaml(text, shown)
     value = doc.value if doc.value is not None else {}

@@ -357,3 +357,10 @@ def test_a_daemon_stopped_mid_build_leaves_no_worker_and_the_build_finishes(
 def test_an_idle_timeout_that_is_not_a_finite_positive_number_is_a_usage_error(value: str, tmp_path: Path) -> None:
     result = run_cli("daemon", "start", "--idle-timeout", value, cwd=tmp_path)
     assert result.returncode == 2 and "not a number of seconds" in result.stderr
+
+
+def test_daemon_commands_without_a_site_config_say_so_as_every_command_does(tmp_path: Path) -> None:
+    result = run_cli("daemon", "status", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("site.yaml:1:1: error: config file not found: site.yaml\n")
+    assert result.stderr.endswith("daemon failed: 1 error\n")
