@@ -677,3 +677,22 @@ def test_dark_mode_prints_the_lead_figure_without_its_dark_panel(open_page: Call
       getComputedStyle(document.querySelector('.lead-figure figcaption')).color]""")
     assert background == "rgba(0, 0, 0, 0)" or luminance(background) > 0.8, f"a dark panel ({background}) in print"
     assert luminance(caption) < 0.1
+
+
+def test_narrow_screen_a_note_opened_near_the_bottom_of_the_window_is_scrolled_into_view(open_page: Callable) -> None:
+    page = open_page(BUNDLED_ARTICLE, 360, 640)
+    box = page.evaluate("""() => {  // the first note whose checkbox sits in the window's last fifth
+        const low = [...document.querySelectorAll('.note-state')].find(b => {
+            const top = b.parentElement.getBoundingClientRect().top;
+            return top > innerHeight * 0.8 && top < innerHeight - 20; });
+        if (low) return low.id;
+        const first = document.querySelector('.note-state');
+        window.scrollTo(0, first.nextElementSibling.getBoundingClientRect().top + scrollY - innerHeight + 30);
+        return first.id; }""")
+    page.focus(f"#{box}")
+    page.keyboard.press("Enter")
+    note = page.locator("#" + str(page.get_attribute(f"#{box}", "aria-controls")))
+    assert note.is_visible()
+    bottom = page.evaluate("(id) => document.getElementById(id).getBoundingClientRect().bottom",
+                           page.get_attribute(f"#{box}", "aria-controls"))
+    assert bottom <= page.evaluate("innerHeight") + 1, "the opened note is in the window"

@@ -139,6 +139,9 @@
     if (box.checked) {
       endHover();
       all(".note-state:checked").forEach(function (other) { if (other !== box) { other.checked = false; } });
+      /* Narrow screens: a note opened near the bottom of the window would open out of sight. */
+      var opened = noteOfCheckbox(box);
+      if (opened && !wide.matches) { opened.scrollIntoView({ block: "nearest" }); }
     }
     setTabStops();
   }
