@@ -35,7 +35,7 @@ from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.carried import CarriedValues, StoredBuckets, bucket_of, save_buckets
 from site_gen.config import SiteConfig, load_config
-from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, error
+from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, counted, error
 from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, SummaryBody, parse_document,
                               resolve_library, summarize)
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
@@ -149,14 +149,10 @@ class BuildResult:
 
     def summary(self) -> str:
         """One line: pages, articles, topics, annotations, seconds."""
-        counts = ", ".join(_count(n, word) for n, word in ((self.counts.articles, "article"),
+        counts = ", ".join(counted(n, word) for n, word in ((self.counts.articles, "article"),
                                                              (self.counts.topics, "topic"),
                                                              (self.counts.annotations, "annotation")))
-        return f"built {_count(self.pages, 'page')} ({counts}) in {self.seconds:.2f} s"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+        return f"built {counted(self.pages, 'page')} ({counts}) in {self.seconds:.2f} s"
 
 
 def build_site(config_file: Path, options: BuildOptions = BuildOptions(),

@@ -18,7 +18,7 @@ from dataclasses import replace
 from site_gen.build import BuildOptions, build_site
 from site_gen.commands_build import add_site_arguments
 from site_gen.config import load_config
-from site_gen.diagnostics import Diagnostic, Severity
+from site_gen.diagnostics import Diagnostic, Severity, counted
 from site_gen.linkcheck import ExternalLink, check_external_links, external_links
 from site_gen.listing import AGE_RE, Age, parse_age, stale_notes
 from site_gen.model import Article, Topic
@@ -76,14 +76,10 @@ def run(args: argparse.Namespace) -> int:
     print_diagnostics(shown, what="check")
     errors = sum(1 for d in shown if d.severity is Severity.ERROR)
     warnings = len(shown) - errors
-    print(f"checked {_count(len(result.site.articles), 'article')} and {_count(len(result.site.topics), 'topic')}: "
-          f"{_count(errors, 'error') if errors else 'no errors'}, {_count(warnings, 'warning')}; {external}")
+    print(f"checked {counted(len(result.site.articles), 'article')} and {counted(len(result.site.topics), 'topic')}: "
+          f"{counted(errors, 'error') if errors else 'no errors'}, {counted(warnings, 'warning')}; {external}")
     return 1 if errors else 0
 
-
-def _count(number: int, noun: str) -> str:
-    """"1 article", "3 articles"."""
-    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _print_links(links: list[ExternalLink]) -> None:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from site_gen.annotations import annotations_plugin
-from site_gen.commands_new import checked_slug, refuse_taken_slug, write_new_page
+from site_gen.commands_new import checked_slug, refuse_taken_slug, taken_slug_error, write_new_page
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, display_path, error, warning
 from site_gen.frontmatter import parse_article, split_front_matter
@@ -61,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     if target.exists():
         _refuse_another_seed(target, shown, seed)
         return _reimport(config, target, imported, seed_shown)
-    refuse_taken_slug(config, "article", target.stem, target)
     write_new_page(target, article_text(imported, seed), config.root)
     print_diagnostics(_import_warnings(imported, seed_shown, shown))
     _print_summary(imported, seed_shown, shown)
@@ -80,11 +79,15 @@ def seed_name(config: SiteConfig, seed: Path) -> str:
 
 def _target(config: SiteConfig, args: argparse.Namespace, imported: ImportedText, seed: str) -> Path:
     """`--slug`, else the article already made from this seed, else the headline's slug. An
-    article whose front matter does not parse may be the one: then no new file is written."""
+    article whose front matter does not parse may be the one: then no new file is written. A new
+    file must not take the slug of an article elsewhere (a sub-folder, a `slug:` key)."""
     folder = config.content_path / "articles"
     if args.slug is not None:
-        return folder / f"{checked_slug(args.slug, imported.title)}.md"
+        target = folder / f"{checked_slug(args.slug, imported.title)}.md"
+        refuse_taken_slug(config, "article", target.stem, target)
+        return target
     unreadable: list[Diagnostic] = []
+    slugs: dict[str, str] = {}
     for file in page_files(folder):
         shown = display_path(file, config.root)
         try:
@@ -94,11 +97,16 @@ def _target(config: SiteConfig, args: argparse.Namespace, imported: ImportedText
             continue
         if article.provenance.seed == seed:
             return file
+        slugs[article.slug] = shown
     target = folder / f"{derive_slug(imported.title)}.md"
-    if unreadable and not target.exists():  # a new file would be a second copy if one of them is this seed's
+    if target.exists():
+        return target
+    if unreadable:  # a new file would be a second copy if one of them is this seed's
         raise DiagnosticError([*unreadable, error(SourceLocation(display_path(args.seed, Path.cwd())),
                                                   "cannot tell whether this seed was imported already: an article does not parse",
                                                   "fix the errors above, or give the article's name with --slug")])
+    if target.stem in slugs:
+        raise taken_slug_error("article", target.stem, slugs[target.stem])
     return target
 
 

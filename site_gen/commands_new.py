@@ -49,8 +49,13 @@ def refuse_taken_slug(config: SiteConfig, kind: str, slug: str, target: Path) ->
     folder = config.content_path / FOLDERS[kind]
     taken = page_of_slug(folder, kind, slug, config.root)
     if taken is not None and taken != display_path(target, config.root):
-        raise DiagnosticError([error(SourceLocation(taken), f"the {kind} slug '{slug}' is taken by {taken}",
-                                     "pick another title, or give another name with --slug")])
+        raise taken_slug_error(kind, slug, taken)
+
+
+def taken_slug_error(kind: str, slug: str, taken: str) -> DiagnosticError:
+    """The error for a new page whose slug the page `taken` (as shown) already has."""
+    return DiagnosticError([error(SourceLocation(taken), f"the {kind} slug '{slug}' is taken by {taken}",
+                                  "pick another title, or give another name with --slug")])
 
 
 def _title(text: str) -> str:

@@ -8,10 +8,10 @@ No executable config and no module globals: a `SiteConfig` is passed down.
 from __future__ import annotations
 
 import posixpath
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from site_gen.dates import is_known_language, timezone_problem
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error

@@ -82,6 +82,11 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def counted(number: int, noun: str) -> str:
+    """A count as a message says it: "1 error", "3 errors"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def sorted_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     """Errors in file order, so output is stable from run to run."""
     return sorted(diagnostics, key=lambda d: (d.location, d.message))

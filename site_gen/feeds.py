@@ -25,7 +25,7 @@ from site_gen.dates import rfc3339
 from site_gen.library import ResolvedSite, link_target, tokens_kept
 from site_gen.markdown import make_parser
 from site_gen.model import Article, Topic
-from site_gen.urls import TAG_DIR, absolute_url, article_path, quote_fragment, tag_path, topic_path
+from site_gen.urls import TAG_DIR, absolute_url, article_path, tag_path, topic_path, with_query
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -145,10 +145,7 @@ class FeedWriter:
     def _env(self, note_html: Callable[[Anchor], str]) -> dict:
         def link_url(token: Token) -> str | None:
             target = link_target(token)
-            if not target:
-                return None
-            query, fragment = target.query, target.fragment
-            return absolute_url(self.base, target.path) + (f"?{query}" if query else "") + (f"#{quote_fragment(fragment)}" if fragment else "")
+            return with_query(absolute_url(self.base, target.path), target.query, target.fragment) if target else None
         return {"link_url": link_url, "note_html": note_html, "base_url": self.base}
 
 

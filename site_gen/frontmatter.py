@@ -90,8 +90,13 @@ def _header(split: SplitPage, path: str) -> tuple[LocatedYaml, dict]:
     return doc, doc.value
 
 
+def file_slug(file_stem: str) -> str:
+    """The slug of a page that sets no `slug:`, from its file name."""
+    return slugify(file_stem)
+
+
 def _slug(reader: MappingReader, file_stem: str) -> str:
-    slug = reader.string("slug") or slugify(file_stem)
+    slug = reader.string("slug") or file_slug(file_stem)
     if not SLUG_RE.match(slug):
         reader.fail("slug" if reader.has("slug") else None, f"invalid slug '{printable(slug)}'",
                     "use lower-case letters, digits and single hyphens, e.g. slug: " + (slugify(slug) or "my-page"))

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import operator
 import os
+import posixpath
 from dataclasses import dataclass
 from itertools import compress, repeat
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import TypeVar
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
 from site_gen.folders import walk_entries
-from site_gen.frontmatter import parse_article, parse_topic, slugify
+from site_gen.frontmatter import file_slug, parse_article, parse_topic
 from site_gen.model import Article, Document, Library, Topic
 from site_gen.patching import changed_positions
 from site_gen.textfile import decode_text
@@ -201,7 +202,7 @@ def page_of_slug(folder: Path, kind: str, slug: str, root: Path) -> str | None:
         source = Source(folder, name, f"{shown_folder}/{name}", kind)
         try:
             data = source.file.read_bytes()
-            found = parse_source(source, data).slug if b"slug:" in data else slugify(page_stem(name))
+            found = parse_source(source, data).slug if b"slug:" in data else file_slug(page_stem(name))
         except (OSError, DiagnosticError):
             continue  # unreadable or broken: `check` reports it
         if found == slug:
@@ -211,8 +212,7 @@ def page_of_slug(folder: Path, kind: str, slug: str, root: Path) -> str | None:
 
 def page_stem(name: str) -> str:
     """A page file's name without its folders and ending: what its slug is made of."""
-    base = name.rpartition("/")[2]
-    return base[: base.rfind(".")] if "." in base else base
+    return posixpath.splitext(posixpath.basename(name))[0]
 
 
 def read_page_text(file: Path, shown: str) -> str:

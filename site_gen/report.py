@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, sorted_diagnostics
+from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, counted, sorted_diagnostics
 
 
 def run_reporting(command: Callable[[], int], name: str = "build") -> int:
@@ -35,4 +35,4 @@ def print_diagnostics(diagnostics: list[Diagnostic], stream: TextIO | None = Non
         print(diagnostic.format(), file=out)
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     if errors:
-        print(f"{what} failed: {errors} error{'s' if errors != 1 else ''}", file=out)
+        print(f"{what} failed: {counted(errors, 'error')}", file=out)

@@ -57,14 +57,19 @@ def relative_url(from_page: str, to_path: str, fragment: str = "", query: str = 
     if to_path == from_page and fragment and not query:
         return "#" + quote_fragment(fragment)
     url = _relative_path(to_path, from_page.rpartition("/")[0] or ".")  # posixpath.dirname, without its checks: 90 calls a page
+    return with_query(url, query, fragment)
+
+
+def with_query(url: str, query: str = "", fragment: str = "") -> str:
+    """`url` with a `?query` (kept as written: already URL-encoded) and a `#fragment`, percent-encoded
+    where RFC 3986 requires it (`=`, `&`, `:` and `/` stay, so a PDF's `#page=3` opens page 3)."""
     if query:
         url = f"{url}?{query}"
     return f"{url}#{quote_fragment(fragment)}" if fragment else url
 
 
 def quote_fragment(fragment: str) -> str:
-    """A URL's fragment, percent-encoded where RFC 3986 requires it: `=`, `&`, `:` and `/` stay
-    as written, so a PDF's `#page=3` still opens page 3."""
+    """A URL's fragment, percent-encoded where RFC 3986 requires it (see `with_query`)."""
     return quote(fragment, safe="/?!$&'()*+,;=:@")
 
 
