@@ -16,7 +16,7 @@ from pathlib import Path
 CACHE_DIR = ".site-gen-cache"
 
 
-OUTPUT_LIBRARIES = ("markdown_it", "mdit_py_plugins", "jinja2", "markupsafe", "yaml", "babel", "rapidfuzz")
+OUTPUT_LIBRARIES = ("markdown_it", "mdit_py_plugins", "jinja2", "markupsafe", "yaml", "babel", "rapidfuzz", "anyascii")
 """The libraries whose code shapes what a build makes or says (parsing, templates, dates, hints)."""
 
 

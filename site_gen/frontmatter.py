@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from anyascii import anyascii
+
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error
 from site_gen.model import Annotation, Article, Image, Provenance, SourceRef, Topic
 from site_gen.schema import MappingReader, printable
@@ -57,12 +59,23 @@ def split_front_matter(text: str, path: str) -> SplitPage:
 
 @functools.lru_cache(maxsize=1 << 16)
 def slugify(text: str) -> str:
-    """A URL-safe slug: ASCII lower case words joined by hyphens (Erdoğan -> erdogan).
+    """A URL-safe slug: ASCII lower case words joined by hyphens (Erdoğan -> erdogan, Đoković ->
+    dokovic, Straße -> strasse).
 
+    Accents go with Unicode's decomposition; Latin letters that have none (ß, ł, ø, đ, æ, þ) are
+    spelled by anyascii's transliteration tables, which were dropped before ("Łódź" was "odz").
+    Letters of other scripts are still dropped here: `readable_slug` keeps them as written.
     Remembered: every build slugs every tag of every article again (issue 4).
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    if not text.isascii():
+        text = "".join(anyascii(ch) if _is_latin_letter(ch) else ch for ch in unicodedata.normalize("NFKD", text))
+    ascii_text = text.encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def _is_latin_letter(char: str) -> bool:
+    """A non-ASCII letter of the Latin script (not a mark, digit or symbol, which stay as they were)."""
+    return not char.isascii() and char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -76,8 +89,9 @@ def readable_slug(text: str) -> str:
 
 
 def _unspellable(char: str) -> bool:
-    """A letter that `slugify` would drop (its decomposition holds no ASCII letter)."""
-    return char.isalpha() and not char.isascii() and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore")
+    """A letter that `slugify` would drop (not Latin, and its decomposition holds no ASCII letter)."""
+    return (char.isalpha() and not char.isascii() and not _is_latin_letter(char)
+            and not unicodedata.normalize("NFKD", char).encode("ascii", "ignore"))
 
 
 def _header(split: SplitPage, path: str) -> tuple[LocatedYaml, dict]:

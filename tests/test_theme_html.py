@@ -328,3 +328,31 @@ def test_ids_on_a_page_are_unique_and_headings_in_any_script_get_one(tmp_site) -
         "日本": "../tags/%E6%97%A5%E6%9C%AC.html", "Россия": "../tags/%D1%80%D0%BE%D1%81%D1%81%D0%B8%D1%8F.html"}
     assert "日本" in parse_html(root / "output/tags/日本.html").get_text()
     assert "Россия" in parse_html(root / "output/tags/россия.html").get_text()
+
+
+def test_latin_letters_without_accents_to_strip_are_spelled_in_addresses_not_dropped(tmp_site) -> None:
+    """ß, ł, đ, ø, æ have no decomposition into an ASCII letter: "Đoković" gave "okovic",
+    "Łódź" gave "odz". Tags, headings, file names and note ids spell them in ASCII now."""
+    root = tmp_site({"content/articles/Đoković in Łódź.md": """\
+        ---
+        title: "A"
+        date: 2022-07-19
+        summary: "Names with letters that do not decompose."
+        tags: [Øresund, Straße]
+        annotations:
+          - quote: "Æsir"
+            note: "The note."
+        ---
+
+        ## Þingvellir
+
+        The Æsir met.
+        """})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 0, result.stderr
+    page = parse_html(root / "output/articles/dokovic-in-lodz.html")
+    assert [str(h.get("id")) for h in page.select(".article-body h2")] == ["thingvellir"]
+    assert one(page, "mark#ann-aesir").get_text() == "Æsir"
+    tag_links = {a.get_text(): str(a["href"]) for a in page.select('a[href*="tags/"]') if a.get_text() != "Tags"}
+    assert tag_links["Øresund"] == "../tags/oresund.html" and tag_links["Straße"] == "../tags/strasse.html"
+    assert (root / "output/tags/oresund.html").is_file() and (root / "output/tags/strasse.html").is_file()
