@@ -146,6 +146,37 @@ def test_no_results_are_said_so(page, served: str) -> None:
     page.locator("#site-search-input").click()
     page.keyboard.type("qqxxzz")
     status = page.locator("#site-search-status")
-    status.filter(has_text="No results").wait_for(timeout=10_000)
+    status.filter(has_text="No results for “qqxxzz”").wait_for(timeout=10_000)  # not the search of "qq" typed so far
     assert status.text_content() == "No results for “qqxxzz”"
     assert page.locator("#site-search-results").is_hidden()
+
+
+@pytest.fixture(scope="module")
+def japanese(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site with an article in Japanese: words are not separated by spaces."""
+    root = bundled_site_copy(tmp_path_factory.mktemp("japanese") / "site")
+    (root / "content" / "articles" / "tokyo.md").write_text(
+        "---\ntitle: 東京の記者会見\ndate: 2022-07-20\nsummary: 首相の発表。\n---\n\n"
+        + "前置きの文章です。" * 12 + "日本の首相は東京で記者会見を開き、茶と経済について話した。\n",
+        encoding="utf-8")
+    build(root)
+    return root / "output"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("query, marked", [("首相", ["首相"]), ("記者会見", ["記者", "会見"]), ("茶", ["茶"])])
+def test_words_inside_unspaced_japanese_text_are_found_and_marked(page, japanese: Path, query: str,
+                                                                   marked: list[str]) -> None:
+    """MiniSearch's words end at spaces: a Japanese sentence was one word, and a word inside it was
+    not found. Runs of Han and kana are searched as pairs of characters; one character is a query."""
+    page.goto((japanese / "index.html").as_uri())
+    results = search(page, query)
+    article = next(r for r in results if r["title"] == "東京の記者会見")
+    assert article["kind"] == "Article" and article["href"].endswith("articles/tokyo.html")
+    assert article["marked"][:len(marked)] == marked, article
+
+
+@pytest.mark.browser
+def test_latin_words_are_still_found_whole_and_by_prefix_beside_japanese(page, japanese: Path) -> None:
+    page.goto((japanese / "index.html").as_uri())
+    assert any(r["title"] == JCPOA_TOPIC for r in search(page, "Comprehens"))

@@ -13,6 +13,13 @@
   var CONTEXT = 70; /* characters of the passage shown before the first match */
   var KINDS = { article: "Article", topic: "Topic", note: "Note", draft: "Draft" };
   var KIND_BOOST = { topic: 3, article: 2, draft: 2, note: 1 };
+  /* Scripts written without spaces between words (Chinese, Japanese). MiniSearch's tokenizer splits
+     at spaces and punctuation only, so a whole sentence was one "word" and 首相 was not found in
+     日本の首相は: their runs are indexed and searched as overlapping pairs of characters instead
+     (as Lucene's CJK analyzer does), which needs no dictionary and finds any word of two or more. */
+  var UNSPACED = "\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}";
+  var HAS_UNSPACED = new RegExp("[" + UNSPACED + "]", "u");
+  var UNSPACED_RUNS = new RegExp("([" + UNSPACED + "]+)|([^" + UNSPACED + "]+)", "gu");
 
   var box = document.querySelector(".site-search");
   if (!box || !window.Promise) { return; }
@@ -47,6 +54,7 @@
         .then(function () {
           engine = new window.MiniSearch({
             fields: ["title", "keywords", "text"],
+            tokenize: tokenize,
             storeFields: ["kind", "title", "context", "url", "text"],
             searchOptions: {
               boost: { title: 3, keywords: 2 },
@@ -68,13 +76,32 @@
     return loading;
   }
 
+  /* MiniSearch's words, with each run of an unspaced script cut into overlapping pairs (a run of
+     one character stays one); used for the index and for queries alike. */
+  function tokenize(text) {
+    var words = window.MiniSearch.getDefault("tokenize")(text);
+    if (!HAS_UNSPACED.test(text)) { return words; }
+    var tokens = [];
+    words.forEach(function (word) {
+      word.replace(UNSPACED_RUNS, function (match, run, other) {
+        if (other) { tokens.push(other); return match; }
+        var chars = Array.from(run);
+        if (chars.length === 1) { tokens.push(run); }
+        for (var i = 0; i + 1 < chars.length; i++) { tokens.push(chars[i] + chars[i + 1]); }
+        return match;
+      });
+    });
+    return tokens;
+  }
+
   function escapeRegExp(text) {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   }
 
   function termPattern(terms, flags) {
     var alternatives = terms.map(escapeRegExp).sort(function (a, b) { return b.length - a.length; });
-    return new RegExp("(^|[^\\p{L}\\p{N}])(" + alternatives.join("|") + ")", flags);
+    /* a word starts after a non-letter; a pair of an unspaced script may start anywhere */
+    return new RegExp("(^|[^\\p{L}\\p{N}]|(?=[" + UNSPACED + "]))(" + alternatives.join("|") + ")", flags);
   }
 
   /* The passage around the first matched word, with every matched word marked. */
@@ -82,7 +109,7 @@
     var node = document.createElement("span");
     node.className = "site-search-passage";
     var first = terms.length ? text.search(termPattern(terms, "iu")) : -1;
-    var start = first > CONTEXT ? text.lastIndexOf(" ", first - CONTEXT) + 1 : 0;
+    var start = first > CONTEXT ? passageStart(text, first - CONTEXT) : 0;
     var excerpt = text.slice(start, start + CONTEXT * 3).replace(/\s+/g, " ");
     if (start > 0) { node.append("… "); }
     var pattern = termPattern(terms.length ? terms : ["\u0000"], "giu");
@@ -99,6 +126,24 @@
     node.append(excerpt.slice(last));
     if (start + CONTEXT * 3 < text.length) { node.append(" …"); }
     return node;
+  }
+
+  /* Where the passage starts: after the space before `at`, or at `at` in a text without spaces
+     near it (Chinese, Japanese), never inside a character written as two UTF-16 units. */
+  function passageStart(text, at) {
+    var space = text.lastIndexOf(" ", at);
+    if (space >= at - CONTEXT) { return space + 1; }
+    return /[\uDC00-\uDFFF]/.test(text.charAt(at)) ? at + 1 : at;
+  }
+
+  /* The words to mark: those found, except that a pair found by its first character (a query of
+     one Chinese or Japanese character) marks that character, not its neighbour too. */
+  function shownTerms(result) {
+    return result.terms.map(function (term) {
+      if (!HAS_UNSPACED.test(term)) { return term; }
+      var single = (result.queryTerms || []).filter(function (q) { return q.length === 1 && term.indexOf(q) === 0; });
+      return single.length ? single[0] : term;
+    });
   }
 
   function span(className, text) {
@@ -120,27 +165,32 @@
     link.append(span("site-search-kind", KINDS[result.kind] || result.kind), " ",
                 span("site-search-title", result.title));
     if (result.context) { link.append(" ", span("site-search-context", result.context)); }
-    link.append(passage(result.text, result.terms));
+    link.append(passage(result.text, shownTerms(result)));
     item.appendChild(link);
     item.addEventListener("mousemove", function () { select(index); });
     return item;
   }
 
   function show(query) {
-    results = query.length < 2 ? [] : engine.search(query).slice(0, MAX_RESULTS);
+    results = tooShort(query) ? [] : engine.search(query).slice(0, MAX_RESULTS);
     list.textContent = "";
     results.forEach(function (result, index) { list.appendChild(option(result, index)); });
     active = -1;
     input.removeAttribute("aria-activedescendant");
     list.hidden = results.length === 0;
     input.setAttribute("aria-expanded", results.length ? "true" : "false");
-    if (query.length < 2) {
+    if (tooShort(query)) {
       status.textContent = "";
     } else {
       status.textContent = results.length
         ? results.length + (results.length === 1 ? " result" : " results") + "; arrow keys to choose, Enter to open"
         : "No results for “" + query + "”";
     }
+  }
+
+  /* One letter finds too much to be worth showing; one Chinese or Japanese character is a word. */
+  function tooShort(query) {
+    return query.length < 2 && !HAS_UNSPACED.test(query);
   }
 
   function select(index) {
@@ -161,7 +211,7 @@
 
   function search() {
     var query = input.value.trim();
-    if (!engine && query.length >= 2) { status.textContent = "Loading the search index…"; }
+    if (!engine && !tooShort(query)) { status.textContent = "Loading the search index…"; }
     ready().then(function () { show(input.value.trim()); });
   }
 
