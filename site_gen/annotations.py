@@ -20,6 +20,7 @@ phrase, outside any link or emphasis it ends in. Results go to
 from __future__ import annotations
 
 import bisect
+import copy
 import json
 import re
 import unicodedata
@@ -32,6 +33,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from site_gen.markdown import inline_text
 from site_gen.model import Annotation
 
 BLOCK_SEP = "\x00"
@@ -684,6 +686,7 @@ def annotations_plugin(md: MarkdownIt) -> None:
     """Anchor `env["annotations"]` in the parsed tokens; render marks and note slots."""
     md.core.ruler.push("anchor_annotations", _anchor_rule)
     md.add_render_rule("annotation_note", _render_note)
+    md.add_render_rule("heading_open", _render_heading_open)
 
 
 def _anchor_rule(state: StateCore) -> None:
@@ -812,3 +815,17 @@ def _note(anchor: Anchor) -> Token:
 def _render_note(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
     note_html = env.get("note_html")
     return note_html(tokens[idx].meta["anchor"]) if note_html else ""
+
+
+def _render_heading_open(self: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType) -> str:
+    """A heading that holds a note is named by its own words (`aria-label`): the note inside it,
+    its number and its checkbox's name were all read out as the heading's name ("The nuclear
+    deal Note 1: “nuclear deal” Note 1 talks") in a screen reader's list of headings."""
+    heading = tokens[idx]
+    inline = tokens[idx + 1] if idx + 1 < len(tokens) else None
+    if not env.get("note_html") or inline is None or not any(c.type == "annotation_note" for c in inline.children or ()):
+        return self.renderToken(tokens, idx, options, env)
+    named = copy.copy(heading)
+    named.attrs = {**heading.attrs, "aria-label": " ".join(inline_text(inline.children).split())}
+    return self.renderToken([named, inline], 0, options, env)
+

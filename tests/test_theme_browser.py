@@ -696,3 +696,36 @@ def test_narrow_screen_a_note_opened_near_the_bottom_of_the_window_is_scrolled_i
     bottom = page.evaluate("(id) => document.getElementById(id).getBoundingClientRect().bottom",
                            page.get_attribute(f"#{box}", "aria-controls"))
     assert bottom <= page.evaluate("innerHeight") + 1, "the opened note is in the window"
+
+
+HEADING_NOTE_MD = """\
+---
+title: "Heading"
+date: 2022-07-21
+summary: "A note anchored in a heading."
+annotations:
+  - id: deal
+    quote: "nuclear deal"
+    note: "The 2015 agreement on Iran's nuclear programme."
+---
+
+## The *nuclear deal* talks
+
+Text under the heading.
+"""
+
+
+def test_a_heading_that_holds_a_note_is_named_by_its_own_words(browser: Any, tmp_site: Callable[..., Path]) -> None:
+    """A screen reader's list of headings read the note, its number and its checkbox's name as part
+    of the heading ("The nuclear deal Note 1: “nuclear deal” Note 1 talks")."""
+    root = tmp_site({"content/articles/heading.md": HEADING_NOTE_MD})
+    build_site(root / "site.yaml", BuildOptions())
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto((root / "output/articles/heading.html").as_uri())
+        tree = page.locator(".article-body").aria_snapshot()
+        assert 'heading "The nuclear deal talks" [level=2]' in tree, tree
+        assert 'checkbox "Note 1: “nuclear deal”"' in tree and "The 2015 agreement" in tree, "the note is still read in place"
+    finally:
+        context.close()
