@@ -563,16 +563,19 @@ class Builder:
             return
         self._plans_seeded = True
         relinked: set[str] = set()
+        citations_known = True
         for path, record in pages.items():
             kept = record.linked is not None and self.link_memo.get(path) is record.linked
             if isinstance(record.document, Article) and not kept:
                 old = state.pages.get(path) if state.index is not None else None
+                if state.index is not None and old is None and path in state.index.digests:
+                    citations_known = False  # the index's parse of it is not saved: what it cited is unknown
                 relinked.update(a.topic for r in (record, old) if r is not None and isinstance(r.document, Article)
                                 for a in r.document.annotations)
             elif (record.plans is not None and kept
                     and ("article", record.document.slug) in site.pages):  # not a draft left out of this build
                 keep_article_plans(site, record.document, record.facts, record.plans)  # type: ignore[arg-type]
-        if state.index is None:
+        if state.index is None or not citations_known:
             return
         outputs = state.index.outputs
         for topic in site.topics:
@@ -625,7 +628,8 @@ class _Store:
         outputs: dict[str, RenderedFile] = {path: KeptFile(path, digest, deps, sink.folder)
                                             for path, (digest, deps) in index.outputs.items()}
         stored = StoredBuckets(self.cache, index.fingerprint)
-        return _State(index, outputs, memo=self._load_pages, derived=lambda: CarriedValues(stored.load))
+        return _State(index, outputs, memo=lambda: _made_into(index, self._load_pages()),
+                      derived=lambda: CarriedValues(stored.load))
 
     def save_index(self, index: SiteIndex, sink: DiskSink | MemorySink) -> None:
         """Store `index` alone (for a folder on disk): a build that found nothing to do but newer stats."""
@@ -659,6 +663,15 @@ class _Store:
             save_buckets(self.cache, state.index.fingerprint, state.site.derived_values, state.site.pages,
                          None if fresh else {bucket_of(k) for k in rendered})
             self.save_index(state.index, sink)
+
+
+def _made_into(index: SiteIndex, records: dict[str, PageRecord]) -> dict[str, PageRecord]:
+    """The saved parses of the very bytes `index` was built from. The parses are shared by every
+    build of the project (`check` and `serve` build into memory and save theirs, so does a daemon's
+    build with other options), the index belongs to one output folder: a parse of other bytes
+    taken for the index's showed an edit since undone, or hid the topics a note cited before."""
+    digests = index.digests
+    return {path: record for path, record in records.items() if digests.get(path) == record.digest}
 
 
 def _plans_to_save(site: ResolvedSite | None, record: PageRecord) -> Any:

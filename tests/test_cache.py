@@ -369,3 +369,45 @@ def test_an_image_deleted_just_after_a_build_copied_it_is_an_error_not_a_stale_s
     for builder in (Builder(bundled_copy / "site.yaml", BuildOptions(jobs=1)), kept):  # a new process's, the kept one
         with pytest.raises(DiagnosticError, match="image '../media/map.png' not found"):
             builder.build()
+
+
+def clean_output(root: Path) -> dict[str, bytes]:
+    expected = MemorySink()
+    Builder(root / "site.yaml", BuildOptions(cache=False, jobs=1), expected).build()
+    return expected.files
+
+
+def test_a_check_or_preview_between_an_edit_and_the_build_leaves_no_topic_page_stale(site: Path) -> None:
+    """`check` and `serve` build into memory and save their parses, not the output folder's index:
+    the next build took the saved parse as the one the index was made of, did not plan again the
+    topic a note stopped citing, and left its backlink there (and `build` again did not mend it)."""
+    fresh_build(site)
+    article = next(a for a in sorted((site / "content" / "articles").glob("*.md"))
+                   if re.search(r"^    topic: ", a.read_text(encoding="utf-8"), re.M))
+    text = article.read_text(encoding="utf-8")
+    old = re.search(r"^    topic: (.+)$", text, re.M)[1]  # type: ignore[index]
+    new = next(t.stem for t in sorted((site / "content" / "topics").glob("*.md")) if f"topic: {t.stem}\n" not in text)
+    article.write_text(text.replace(f"    topic: {old}\n", f"    topic: {new}\n", 1), encoding="utf-8")
+    Builder(site / "site.yaml", BuildOptions(jobs=1), MemorySink()).build()  # what `check` and `serve` do
+    age_files(site)
+    fresh_build(site)
+    assert site_files(site / "output") == clean_output(site)
+
+
+def test_an_edit_undone_after_a_check_never_comes_back_into_the_output(site: Path) -> None:
+    """The check saved the edited page's parse; the undone file then matched the index, so the
+    build had nothing to do, and a later full render (`--force`, a template edit) showed the
+    discarded edit."""
+    fresh_build(site)
+    article = sorted((site / "content" / "articles").glob("*.md"))[0]
+    original = article.read_bytes()
+    article.write_bytes(re.sub(rb"(?m)^title: .*$", b'title: "DISCARDED EDIT"', original, count=1))
+    Builder(site / "site.yaml", BuildOptions(jobs=1), MemorySink()).build()
+    article.write_bytes(original)
+    age_files(site)
+    assert not fresh_build(site).rendered  # the file is as the output was built from
+    config = site / "site.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("title: ", "title: Renamed ", 1), encoding="utf-8")
+    assert fresh_build(site).rendered  # every page, from the parses the cache holds
+    assert not [p for p, data in site_files(site / "output").items() if b"DISCARDED EDIT" in data]
+    assert site_files(site / "output") == clean_output(site)
