@@ -78,10 +78,16 @@ def checked_slug(given: str | None, title: str) -> str:
 def write_new_page(target: Path, text: str, root: Path) -> str:
     """Create `target` with `text`, refusing an existing file; returns the path as shown to users."""
     shown = display_path(target, root)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes from the command line that are not UTF-8: checked before the file exists
+        raise DiagnosticError([error(SourceLocation(shown), f"cannot write {shown}: a title or file name given on the "
+                                     "command line is not valid UTF-8",
+                                     "check the terminal's character set (locale), or type the name again")]) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with target.open("x", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with target.open("xb") as handle:
+            handle.write(data)
     except FileExistsError:
         raise DiagnosticError([error(SourceLocation(shown), f"{shown} already exists; site-gen never overwrites a page",
                                      "pick another title, or give another name with --slug")]) from None

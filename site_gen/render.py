@@ -547,13 +547,16 @@ class _SiteRenderer:
         context["site"] = self._site_view(path, link)
         context["url"] = link
         context["meta"] = self.publisher.page_meta(path, str(context.get("page_title") or ""), link)
+        return self._template(template_name, **context).encode("utf-8")
+
+    def _template(self, template_name: str, **context: object) -> str:
+        """A template rendered; its errors located in the theme's file (a page's or a note's)."""
         try:
-            html = self.env.get_template(template_name).render(**context)
+            return self.env.get_template(template_name).render(**context)
         except DiagnosticError:
             raise
         except Exception as exc:  # pylint: disable=broad-except  # `{{ 1 // 0 }}` too: a theme is code, its errors are the author's
             raise DiagnosticError([_template_diagnostic(exc, self.site)]) from None
-        return html.encode("utf-8")
 
     def _linker(self, path: str) -> Callable[[str], str]:
         """How the page at `path` links to other outputs: relatively (any sub-path, from disk), but the
@@ -617,7 +620,7 @@ class _SiteRenderer:
                         as_of=annotation.as_of)
 
     def _note_html(self, notes: dict[str, NoteView], anchor: Anchor) -> str:
-        return self.env.get_template("note.html").render(note=notes[anchor.annotation.id]).strip()
+        return self._template("note.html", note=notes[anchor.annotation.id]).strip()
 
     def _body_with_note_places(self, key: PageKey, path: str) -> tuple[str, list[Anchor]]:
         """The article's body rendered once, with a place (`_NOTE_PLACE`) where each note goes, and

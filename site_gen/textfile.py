@@ -10,9 +10,11 @@ import re
 
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, error
 
-CONTROL_CHARACTER = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+CONTROL_CHARACTER = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 """Characters XML 1.0 forbids and HTML calls parse errors: in a page they would make the
-site's feeds unreadable (a feed reader rejects the whole file), so they are refused where written."""
+site's feeds unreadable (a feed reader rejects the whole file), so they are refused where written.
+Lone UTF-16 surrogates (a YAML escape "\ud800") too: they are no character, and no page holding
+one can be written as UTF-8."""
 CONTROL_HINT = "delete the invisible character (copied from another program?)"
 
 

@@ -115,6 +115,18 @@ _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
 in a text holding one, PyYAML's line numbers run ahead of the file's."""
 
 
+def _joined_surrogates(value: str) -> str | None:
+    """`value` with each escaped UTF-16 pair ("\\ud83d\\ude00", as JSON writes an emoji) made the one
+    character it stands for, as a JSON reader does (PyYAML keeps the halves, and no page holding
+    one can be written); None if an escape makes a half without its other half."""
+    if not any("\ud800" <= char <= "\udfff" for char in value):
+        return value
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError:
+        return None
+
+
 def _line_and_column(mark: Any, text: str, other_breaks: bool) -> tuple[int, int]:
     """A mark's 1-based line and column as the file counts them (lines end at LF only);
     `other_breaks`: whether `text` holds one of `_OTHER_BREAKS` (asked once per text: this runs
@@ -197,8 +209,13 @@ class _Converter:
             raise DiagnosticError([error(self.where(node), f"invalid {kind} value '{node.value}': {exc}",
                                          "put the value in quotes to make it text")]) from None
         if self.escapes and isinstance(value, str) and (found := CONTROL_CHARACTER.search(value)):  # an escape ("\x01")
-            raise DiagnosticError([error(self.where(node), f"control character U+{ord(found[0]):04X} is not allowed",
-                                         "remove the escape (\\x.., \\u....) that makes it")])
+            value = _joined_surrogates(value)
+            if value is None:
+                raise DiagnosticError([error(self.where(node), "an escape makes half of a UTF-16 surrogate pair, not a character",
+                                             "write the character itself, or its \\U........ escape (\\U0001F600)")])
+            if found := CONTROL_CHARACTER.search(value):
+                raise DiagnosticError([error(self.where(node), f"control character U+{ord(found[0]):04X} is not allowed",
+                                             "remove the escape (\\x.., \\u....) that makes it")])
         return value
 
     def mapping(self, node: yaml.MappingNode, key_path: KeyPath) -> dict[str, Any]:

@@ -114,6 +114,12 @@ def body_control_character(root: Path) -> None:
     (root / ARTICLE).write_text(text, encoding="utf-8")
 
 
+def non_utf8_file_name(root: Path) -> None:
+    """A page whose file name is Latin-1, not UTF-8 (a name git cannot hold portably)."""
+    folder = os.fsencode(root / "content" / "articles")
+    os.rename(root / ARTICLE, os.path.join(folder, b"caf\xe9.md"))
+
+
 def yaml_escaped_control_character(root: Path) -> None:
     """The same character written as a YAML escape in a double-quoted title."""
     text = (BASE / ARTICLE).read_text(encoding="utf-8")
@@ -159,7 +165,7 @@ GENERATED: dict[str, Callable[[Path], None]] = {
     "symlink-out-of-content": symlink_out_of_content, "yaml-control-character": yaml_control_character,
     "body-control-character": body_control_character, "yaml-line-separators": yaml_line_separators,
     "unknown-wikilink-in-block-note": unknown_wikilink_in_block_note, "yaml-escaped-control-character": yaml_escaped_control_character,
-    "template-not-utf8": template_not_utf8,
+    "template-not-utf8": template_not_utf8, "non-utf8-file-name": non_utf8_file_name,
 }
 
 

@@ -489,3 +489,20 @@ def test_a_lead_image_without_alt_is_decorative_beside_its_caption_not_read_twic
     for slug, alt in (("a", ""), ("b", "Streets and squares")):
         figure = parse_html(root / f"output/articles/{slug}.html").select_one("figure")
         assert figure.img["alt"] == alt and figure.figcaption.get_text(" ", strip=True).startswith("A map of Tehran")
+
+
+def test_an_emoji_escaped_as_json_writes_it_is_the_emoji(tmp_site) -> None:
+    """YAML keeps the two halves of "\\ud83d\\ude00" apart, and no page holding one can be written
+    (a traceback); a JSON reader joins them, and so does site-gen."""
+    root = tmp_site({"content/articles/a.md": """\
+        ---
+        title: "Smile \\ud83d\\ude00"
+        date: 2022-07-19
+        summary: "S."
+        ---
+
+        Text.
+        """})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert parse_html(root / "output/articles/a.html").select_one("h1").get_text(strip=True) == "Smile \U0001F600"

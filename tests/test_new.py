@@ -85,3 +85,15 @@ def test_new_refuses_an_empty_title(tmp_site) -> None:
     result = site_gen(root, "new", "article", "  ")
     assert result.returncode == 2 and "the title must not be empty" in result.stderr
     assert not list((root / "content/articles").iterdir())
+
+
+def test_a_title_that_is_not_utf8_is_refused_and_leaves_no_empty_page(tmp_site) -> None:
+    """The bytes of a Latin-1 terminal ("Caf\\xe9") crashed `new` after it had made the file: an
+    empty page that broke every build, and `new` again said it exists."""
+    root = tmp_site()
+    latin1 = b"Caf\xe9 news".decode("utf-8", "surrogateescape")  # what Python makes of such an argument
+    result = site_gen(root, "new", "article", latin1)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "content/articles/caf-news.md:1:1: error: cannot write content/articles/caf-news.md: a title or file name " \
+           "given on the command line is not valid UTF-8" in result.stderr
+    assert list((root / "content" / "articles").iterdir()) == []
