@@ -184,3 +184,18 @@ def test_a_hint_holds_no_invisible_characters(tmp_site: Callable[..., Path]) -> 
     assert f"    closest passage (line {body_line(quotes)}): \"More information\"" in result.stderr
     assert '      quote: "More information"' in result.stderr
     assert "\u00ad" not in result.stderr
+
+
+def test_a_quote_found_thousands_of_times_lists_five_places_and_counts_the_rest(tmp_site: Callable[..., Path]) -> None:
+    """A short quote ("the") in a long text listed every place: megabytes of output."""
+    body = "\n\n".join(["The cat sat on the mat, and the dog sat by the door."] * 1000)
+    root = tmp_site({"content/articles/a.md": "---\ntitle: A\ndate: 2022-07-19\nsummary: s\nannotations:\n"
+                     "  - quote: the\n    note: n\n  - quote: dog\n    prefix: a cat\n    note: n\n---\n" + body + "\n"})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert 'content/articles/a.md:6:5: error: annotation \'the\': quote "the" occurs 3000 times' in lines
+    assert lines[1].count("line ") == 5 and lines[1].endswith(
+        "and 2,995 more places; add prefix: or suffix: (the words just before or after it) to pick one")
+    assert lines[3].count("line ") == 5 and "and 995 more places; correct prefix/suffix" in lines[3]
+    assert len(result.stderr) < 2000
