@@ -114,8 +114,8 @@ def base_url_problem(url: str) -> str | None:
         return "must be an absolute http(s) URL"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "must be an absolute http(s) URL"
-    if any(c.isspace() for c in parts.netloc):
-        return "must not hold spaces in its host"
+    if any(c.isspace() for c in url):  # urlsplit drops leading spaces; every address then held them
+        return "must not hold spaces (write a space in a path as %20)"
     if parts.query or parts.fragment or url.rstrip().endswith(("?", "#")):
         return "must not have a ?query or #fragment (page paths are added after it)"
     return None

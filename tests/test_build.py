@@ -257,7 +257,9 @@ def test_module_entry_point_and_version(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("url", "problem"), [
     ("http://", "must be an absolute http(s) URL"),
-    ("https://exa mple.org/", "must not hold spaces in its host"),
+    ("https://exa mple.org/", "must not hold spaces (write a space in a path as %20)"),
+    (" https://example.org/ ", "must not hold spaces"),
+    ("https://example.org/my notes/", "must not hold spaces"),
     ("https://example.org/notes?x=1#frag", "must not have a ?query or #fragment"),
     ("ftp://example.org/", "must be an absolute http(s) URL"),
 ])
