@@ -94,6 +94,7 @@ def write_page_file(file: Path, page: PageFile, text: str, shown: str) -> None:
     """Replace `file` atomically with `text` in the file's own BOM and line-ending style; a
     located error, not a traceback, when the folder or file cannot be written (read-only)."""
     data = (("\ufeff" if page.bom else "") + text.replace("\n", page.newline)).encode("utf-8")
+    file = Path(os.path.realpath(file))  # a symlinked page: its file is fixed, the link stays a link
     try:
         handle, temp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
     except OSError as exc:

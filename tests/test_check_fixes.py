@@ -169,3 +169,16 @@ def test_a_page_that_cannot_be_written_is_a_located_error_not_a_traceback(tmp_pa
     assert [d.format() for d in caught.value.diagnostics] == [
         "content/articles/a.md:1:1: error: cannot write content/articles/a.md: No such file or directory\n"
         "    make the folder writable, then run the command again"]
+
+
+def test_fix_of_a_symlinked_page_fixes_the_file_it_links_to_and_keeps_the_link(tmp_site: MakeSite) -> None:
+    """`check --fix` replaced the link with a fixed copy and left the real page unfixed."""
+    entry = '  - id: fox\n    quote: "quick brwn fox"\n    note: Fox.\n'
+    root = tmp_site({"content/real/test.txt": page(entry, "The quick brown fox jumps.")})
+    link = root / ARTICLE
+    link.symlink_to(Path("..") / "real" / "test.txt")
+    result = site_gen(root, "check", "--fix")
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink()
+    assert 'quote: "quick brown fox"' in (root / "content/real/test.txt").read_text(encoding="utf-8")
+    assert site_gen(root, "build").returncode == 0
