@@ -36,6 +36,7 @@ from site_gen.cache import BuildCache
 from site_gen.carried import CarriedValues, StoredBuckets, bucket_of, save_buckets
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, counted, error
+from site_gen.fingerprint import CACHE_DIR
 from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, SummaryBody, parse_document,
                               resolve_library, summarize)
 from site_gen.loader import Source, assemble_library, content_sources, page_digest, parse_source, patched_library, read_page_bytes
@@ -459,6 +460,7 @@ class Builder:
             kept = self._sink = DiskSink(config.output_path, config.root, force=self.options.force,
                                            content=config.content_path)
         kept.where = config.output_dir_at
+        kept.inputs = [(path, "theme folder") for path in config.theme_paths()] + [(config.root / CACHE_DIR, "cache folder")]
         return kept
 
     def _config(self) -> SiteConfig:

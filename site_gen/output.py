@@ -260,6 +260,9 @@ class DiskSink:
         self.content = content or project_root / "content"
         """The content folder (`content_dir`): never built into, nor inside, nor around."""
         self.where: SourceLocation | None = None
+        self.inputs: list[tuple[Path, str]] = []
+        """Other folders a build reads (the theme's, the cache's) and their names: never built into,
+        nor inside (the site copied itself into the theme's static folder, build after build), nor around."""
         """Where the folder was chosen (`output_dir:` in site.yaml), for refusals; else the folder is named."""
         self._kept: dict[str, str] | None = None
         self._inodes: dict[str, int] = {}
@@ -294,6 +297,11 @@ class DiskSink:
         if content in (folder, *folder.parents) or folder in content.parents:
             return (f"refusing to build into, inside or around the content folder ({display_path(self.content, self.project_root)})",
                     "use an output folder of its own beside it, e.g. --output output")
+        for path, name in self.inputs:
+            read = path.resolve()
+            if read in (folder, *folder.parents) or folder in read.parents:
+                return (f"refusing to build into, inside or around the {name} ({display_path(path, self.project_root)})",
+                        "use an output folder of its own, e.g. --output output")
         if self.folder.exists() and not self.folder.is_dir():
             return "the output path is a file, not a folder", "name a folder for the site, e.g. --output output"
         foreign = self.foreign_files()

@@ -155,9 +155,11 @@ def test_unknown_config_key_gets_did_you_mean(tmp_site) -> None:
     assert "site.yaml:2:1: error: unknown key 'languge' in site.yaml\n    did you mean 'language'?" in result.stderr
 
 
-@pytest.mark.parametrize("output", [".", "content", ".."])
+@pytest.mark.parametrize("output", [".", "content", "..", "themes/default/static/out", "themes", ".site-gen-cache"])
 def test_refuses_dangerous_output_folders(tmp_site, output: str) -> None:
     root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
+    before = snapshot(root)
+    (root / "themes" / "default" / "static").mkdir(parents=True)
     before = snapshot(root)
     result = run_cli("build", "--output", output, cwd=root)
     assert result.returncode == 1
