@@ -7,6 +7,7 @@ progress bar on a terminal; `--verify` checks the result against a clean build.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -21,6 +22,20 @@ def add_site_arguments(parser: argparse.ArgumentParser) -> None:
     """Options every command that builds shares."""
     parser.add_argument("--config", type=Path, default=Path("site.yaml"), help="site config file (default: site.yaml)")
     parser.add_argument("--drafts", action="store_true", help="include pages marked draft: true")
+
+
+def seconds_argument(option: str, example: str, most: float) -> Callable[[str], float]:
+    """The type of a command's number-of-seconds option: more than 0 and at most `most`; "nan",
+    "inf" and 1e300 were accepted, and then every link failed or the socket raised."""
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not 0 < value <= most:  # false for nan too
+            raise argparse.ArgumentTypeError(f"not a number of seconds from 0 to {most:.0f}: {text!r} (e.g. {option} {example})")
+        return value
+    return seconds
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -75,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
     from site_gen.output import OutputWriteError  # pylint: disable=import-outside-toplevel
     from site_gen.publish import skipped_outputs_warning  # pylint: disable=import-outside-toplevel
     from site_gen.diagnostics import Severity  # pylint: disable=import-outside-toplevel
+    from site_gen.folders import resolved  # pylint: disable=import-outside-toplevel
     from site_gen.report import print_diagnostics  # pylint: disable=import-outside-toplevel
 
     build = args.resident or build_site
-    options = BuildOptions(output=args.output.resolve() if args.output else None, drafts=args.drafts, strict=args.strict, force=args.force,
+    options = BuildOptions(output=resolved(args.output) if args.output else None, drafts=args.drafts, strict=args.strict, force=args.force,
                            base_url=args.base_url, jobs=args.jobs)
     try:
         with ProgressBar.for_terminal(sys.stderr, quiet=args.quiet) as bar:

@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import replace
 
 from site_gen.build import BuildOptions, build_site
-from site_gen.commands_build import add_site_arguments
+from site_gen.commands_build import add_site_arguments, seconds_argument
 from site_gen.config import load_config
 from site_gen.diagnostics import Diagnostic, Severity, counted
 from site_gen.linkcheck import ExternalLink, check_external_links, external_links
@@ -27,6 +27,8 @@ from site_gen.reanchor import apply_fixes, find_fixes
 from site_gen.report import print_diagnostics
 
 DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 3600.0
+"""An hour: a link that takes longer is broken (a larger number overflowed the socket's timer)."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,23 +39,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--list-external", action="store_true", help="list every external link and where it is")
     check.add_argument("--external", action="store_true",
                        help="also request every external link and report the broken ones")
-    check.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    check.add_argument("--timeout", type=seconds_argument("--timeout", "10", MAX_TIMEOUT), default=DEFAULT_TIMEOUT,
+                       metavar="SECONDS",
                        help=f"how long --external waits for each link (default: {DEFAULT_TIMEOUT:g})")
     check.add_argument("--fix", action="store_true",
                        help="re-anchor notes whose quote no longer matches: rewrite their quote/prefix/suffix in place")
     check.add_argument("--stale", type=_age, metavar="AGE",
                        help="list notes and topics whose as_of is older than AGE (e.g. 12m, 2y, 6w, 90d)")
     check.set_defaults(run=run)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("the timeout must be more than 0 seconds")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -13,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from site_gen import commands_build
+from site_gen.commands_build import seconds_argument
 from site_gen.config import require_config_file
 from site_gen.daemon import DEFAULT_IDLE_TIMEOUT, LOG_NAME, Daemon, ask, daemon_folder, listening, spawn
 from site_gen.report import run_reporting
 
 START_TIMEOUT = 15.0
 """Seconds `start` waits for the new daemon to answer, and `stop` for it to go."""
+MAX_IDLE_TIMEOUT = 365 * 24 * 3600.0
+"""A year: a daemon meant to stay is started by the system's service manager, not kept idle forever."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,19 +29,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     daemon.add_argument("action", choices=("start", "stop", "status", "run"),
                         help="start in the background, stop, show status, or run in the foreground")
     daemon.add_argument("--config", type=Path, default=Path("site.yaml"), help="site config file (default: site.yaml)")
-    daemon.add_argument("--idle-timeout", type=_seconds, default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
+    daemon.add_argument("--idle-timeout", type=seconds_argument("--idle-timeout", "3600", MAX_IDLE_TIMEOUT),
+                        default=DEFAULT_IDLE_TIMEOUT, metavar="SECONDS",
                         help=f"exit after this long without a request (default: {DEFAULT_IDLE_TIMEOUT:.0f})")
     daemon.set_defaults(run=run)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r} (e.g. --idle-timeout 3600)")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

@@ -78,7 +78,7 @@ def display_path(path: Path, root: Path) -> str:
     """A path as users should see it in messages: relative to the project when inside it."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside the project, or a symlink loop (shown as written)
         return path.as_posix()
 
 

@@ -1,9 +1,13 @@
-"""Walking a folder tree by its listings alone, for the loader and the write stage."""
+"""Folder trees: walking one by its listings alone (for the loader and the write stage), and
+resolving a path with a symlink loop as a located error."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from site_gen.diagnostics import DiagnosticError, SourceLocation, error
 
 
 def walk_entries(folder: str, enter: Callable[[os.DirEntry[str]], bool]) -> Iterator[tuple[str, os.DirEntry[str]]]:
@@ -27,3 +31,19 @@ def walk_entries(folder: str, enter: Callable[[os.DirEntry[str]], bool]) -> Iter
         except OSError:
             if not prefix:
                 raise
+
+
+def resolved(path: Path) -> Path:
+    """`path.resolve()`, with a symlink loop on the way (`out -> out`) a located error, not the
+    RuntimeError (OSError on newer Pythons) a build ended in with a traceback."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:
+        raise DiagnosticError([error(SourceLocation(Path(os.path.relpath(path)).as_posix()), f"cannot follow the path: {_why(exc)}",
+                                     "remove the symlink loop, or point the link at a real folder")]) from None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return "a symlink loop (a link that leads back to itself)"

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from site_gen.config import SiteConfig
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
-from site_gen.folders import walk_entries
+from site_gen.folders import resolved, walk_entries
 from site_gen.frontmatter import file_slug, parse_article, parse_topic
 from site_gen.model import Article, Document, Library, Topic
 from site_gen.patching import changed_positions
@@ -83,7 +83,7 @@ PAGE_FOLDERS = {"article": "articles", "topic": "topics"}
 def content_sources(config: SiteConfig) -> list[Source]:
     """Every page file, articles first, each folder in name order; raise if content/ is missing."""
     content = config.content_path
-    if not content.is_dir():
+    if not resolved(content).is_dir():
         shown = display_path(content, config.root)
         raise DiagnosticError([error(SourceLocation(config.config_path), f"content folder '{shown}' not found",
                                      "create content/articles/ and content/topics/, or set content_dir in site.yaml")])

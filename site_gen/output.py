@@ -38,7 +38,7 @@ from itertools import compress
 from pathlib import Path
 
 from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
-from site_gen.folders import walk_entries
+from site_gen.folders import resolved, walk_entries
 from site_gen.render import RenderedFile
 
 MANIFEST = ".site-gen-manifest.json"
@@ -164,7 +164,7 @@ class Spool:
 
     def __init__(self, sink: DiskSink):
         self.sink = sink
-        parent = sink.folder.resolve().parent
+        parent = resolved(sink.folder).parent
         with sink.errors_named():
             parent.mkdir(parents=True, exist_ok=True)
             self.folder = Path(tempfile.mkdtemp(prefix=f".{sink.folder.name}.new-", dir=parent))
@@ -287,18 +287,18 @@ class DiskSink:
 
     def _folder_problem(self) -> tuple[str, str] | None:
         """What is wrong with the output folder and what to do, or None."""
-        folder = self.folder.resolve()
-        if folder == self.project_root.resolve() or folder in self.project_root.resolve().parents:
+        folder, root = resolved(self.folder), resolved(self.project_root)
+        if folder == root or folder in root.parents:
             return "refusing to build into the project folder or one above it", "use an output folder of its own, e.g. --output output"
         if (folder / "content").exists() or (folder / ".git").exists() or (folder / "site.yaml").exists():
             return ("refusing to build into a folder that holds content/, site.yaml or .git",
                     "this looks like a project or a repository; pick an empty folder")
-        content = self.content.resolve()
+        content = resolved(self.content)
         if content in (folder, *folder.parents) or folder in content.parents:
             return (f"refusing to build into, inside or around the content folder ({display_path(self.content, self.project_root)})",
                     "use an output folder of its own beside it, e.g. --output output")
         for path, name in self.inputs:
-            read = path.resolve()
+            read = resolved(path)
             if read in (folder, *folder.parents) or folder in read.parents:
                 return (f"refusing to build into, inside or around the {name} ({display_path(path, self.project_root)})",
                         "use an output folder of its own, e.g. --output output")
@@ -529,7 +529,7 @@ class DiskSink:
 
     def _swap(self, staging: Path) -> None:
         """Put the new site in place of the old: in one step on Linux, else in two renames."""
-        folder = self.folder.resolve()
+        folder = resolved(self.folder)
         if not folder.exists():
             os.rename(staging, folder)
         elif _exchange(staging, folder):  # staging holds the previous site now: the next build's spare
@@ -589,7 +589,7 @@ def spare_folder(output: Path) -> Path:
     what is still the output's very file, and swaps it in; it is never written into in place,
     for its files are output/'s too. Deleting it is always safe.
     """
-    return output.resolve().parent / f".{output.name}.spare"
+    return resolved(output).parent / f".{output.name}.spare"
 
 
 def _claim(folder: Path, name: Path) -> bool:
@@ -785,7 +785,7 @@ def _exchange(new: Path, old: Path) -> bool:
 def recover_interrupted_swap(folder: Path, keep: Path | None = None) -> None:
     """Clean up after a build that was killed: put the previous site back if it was killed between
     the two renames of a swap, and remove the folders it was staging (but `keep`, this build's spool)."""
-    folder = folder.resolve()
+    folder = resolved(folder)
     if not folder.exists():
         retired = sorted(folder.parent.glob(f".{folder.name}.old-*/site"), key=lambda p: p.stat().st_mtime)
         if retired:

@@ -510,3 +510,13 @@ def test_an_emoji_escaped_as_json_writes_it_is_the_emoji(tmp_site) -> None:
     result = run_cli("build", cwd=root)
     assert result.returncode == 0, result.stderr
     assert parse_html(root / "output/articles/a.html").select_one("h1").get_text(strip=True) == "Smile \U0001F600"
+
+
+@pytest.mark.parametrize("args, site_yaml", [
+    (["--output", "loop"], ""), ([], "output_dir: loop\n"), ([], "content_dir: loop\n")])
+def test_a_symlink_loop_as_the_output_or_content_folder_is_a_located_error(tmp_site, args: list[str], site_yaml: str) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE}, site_yaml="title: T\n" + site_yaml)
+    (root / "loop").symlink_to("loop")
+    result = run_cli("build", *args, cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "loop:1:1: error: cannot follow the path: a symlink loop (a link that leads back to itself)" in result.stderr
