@@ -94,7 +94,9 @@ def touched_stats(config: SiteConfig, sources: Sources, last: dict[str, Stat],
                   touched: Collection[Path]) -> tuple[Sources, dict[str, Stat]] | None:
     """The stats of the last build's sources with only the `touched` files (and symlinks) looked at
     again: a file watcher saw every change. None when a touched path is not one of the last
-    build's sources (a new or deleted file, a folder, an image): then everything is looked at.
+    build's sources (a new or deleted file, a folder, an image, a theme file, or a path in the
+    content folder's old place: the project folder was moved while `serve` watched it, and its
+    edits were skipped as "not content"): then everything is looked at.
 
     Listing and stat-ing every content file was the largest part left of a one-article rebuild of
     10,000 articles inside `serve` (30 ms); theme files and site.yaml are checked on every build.
@@ -104,9 +106,7 @@ def touched_stats(config: SiteConfig, sources: Sources, last: dict[str, Stat],
     stats = dict(last)
     for path in touched:
         name = os.path.relpath(os.fspath(path), content)
-        if name.startswith(".."):
-            continue  # not content
-        shown = names.by_name.get(name)
+        shown = names.by_name.get(name) if not name.startswith("..") else None
         if shown is None:  # not a source the last build had
             return None
         now = stat_key(names.file_of[shown])

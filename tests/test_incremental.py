@@ -488,3 +488,24 @@ def test_a_build_with_no_site_in_output_removes_the_spare(site: Path) -> None:
     build()
     assert not (site / ".output.spare").exists()
     assert site_files(site / "output") == clean_build(site)
+
+
+def test_a_preview_of_a_moved_project_folder_sees_edits_made_in_its_new_place(site: Path, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` runs in the project folder (site.yaml named relatively) and its watcher keeps the paths
+    it was started with: after `mv project project2`, every edit came as a path outside the content
+    folder, was taken for "not content", and the build found nothing changed."""
+    long_ago = time.time() - 3600
+    for file in (site / "content").rglob("*.md"):
+        os.utime(file, (long_ago, long_ago))
+    monkeypatch.chdir(site)
+    memory = MemorySink()
+    kept = Builder(Path("site.yaml"), BuildOptions(cache=False, jobs=1), memory)
+    kept.build()
+    moved = tmp_path / "moved"
+    site.rename(moved)  # the process's working folder moves with it
+    article = _articles(moved)[1]
+    _replace(article, 'title: "', 'title: "After the move ')
+    kept.build({site / "content" / "articles" / article.name})  # where the watcher still says it is
+    assert "After the move " in memory.files["index.html"].decode()
+    assert memory.files == clean_build(moved)
