@@ -60,7 +60,7 @@ _ANNOTATIONS = operator.attrgetter("annotations")
 _DOCUMENT = operator.attrgetter("document")
 _SHOWN = operator.attrgetter("shown")
 _SOURCE = operator.itemgetter(0)
-CACHE_FORMAT = 10
+CACHE_FORMAT = 11
 """The shape of what the cache holds, part of every entry's key: 2, a summary's notes are in its
 token pickle; 4, pages keep what linking them found; 5, derived values are stored compressed;
 6, outputs depend on the front matter alone of the pages they link to (`plans.facts_of`);
@@ -167,8 +167,8 @@ class PageRecord:
     """One source file as last loaded: its content hash, stat, document and parse."""
 
     digest: bytes
-    stat: tuple[int, int, int] | None
-    """(size, mtime_ns, inode) when the file was last read, if it was then old enough to trust."""
+    stat: Stat
+    """(size, mtime_ns, inode, ctime_ns) when the file was last read, if it was then old enough to trust."""
     document: Document
     body: ParsedBody
     facts: str = ""
@@ -210,15 +210,15 @@ class SiteIndex:
     fingerprint: str
     digests: dict[str, bytes]
     """Source path -> content hash, as built."""
-    stats: dict[str, tuple[int, int, int] | None]
-    """Source path -> (size, mtime_ns, inode) when read, if old enough to be trusted."""
+    stats: dict[str, Stat]
+    """Source path -> (size, mtime_ns, inode, ctime_ns) when read, if old enough to be trusted."""
     outputs: dict[str, tuple[str, frozenset[str]]]
     """Output path -> (SHA-256 of its bytes, the source files it depends on); for an output folder
     on disk only (a build into memory keeps its outputs themselves, and hashing them all cost 20 ms
     a rebuild in `serve`)."""
     warnings: list[Diagnostic]
     counts: SiteCounts
-    other_stats: dict[str, tuple[int, int, int] | None] = field(default_factory=dict)
+    other_stats: dict[str, Stat] = field(default_factory=dict)
     """Theme files and images -> stat: a build with nothing to do must not miss a stylesheet edit."""
     universe: int = 0
     """The site's universe: when the next build's differs, every page was linked again."""
@@ -932,7 +932,7 @@ def _trusted_stats(config: SiteConfig, stats: dict[str, Stat]) -> dict[str, Stat
             for path, stat in stats.items()}
 
 
-UNTRUSTED_STAT: Stat = (-1, -1, -1)
+UNTRUSTED_STAT: Stat = (-1, -1, -1, -1)
 """The stat kept for a copied file too new to trust: no file's stat, present or missing, equals it."""
 
 

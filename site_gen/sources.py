@@ -21,8 +21,12 @@ from site_gen.config import SiteConfig
 from site_gen.diagnostics import DiagnosticError
 from site_gen.loader import PAGE_FOLDERS, Source, page_digest, read_page_bytes
 
-Stat = tuple[int, int, int] | None
-"""(size, mtime_ns, inode) of a file, or None when it cannot be trusted (or read)."""
+Stat = tuple[int, int, int, int] | None
+"""(size, mtime_ns, inode, ctime_ns) of a file, or None when it cannot be trusted (or read).
+
+The change time too, as git keeps it: a file rewritten in place with its size and an old
+modification time set back (`touch -d`, some sync tools) kept its stat, and its old parse
+was built again. Nothing but the kernel sets ctime."""
 _SHOWN = operator.attrgetter("shown")
 
 
@@ -86,7 +90,7 @@ def source_stats(sources: list[Source]) -> tuple[Sources, dict[str, Stat]]:
         except OSError:
             stats[path] = None
         else:
-            stats[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
+            stats[path] = _key(info)
     return Sources(sources, frozenset(linked)), stats
 
 
@@ -154,10 +158,14 @@ def stat_key(file: str | Path) -> Stat:
         info = os.stat(file)
     except OSError:
         return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
+    return _key(info)
 
 
-def other_stats(config: SiteConfig, known: dict[str, tuple[int, int, int] | None]) -> dict[str, tuple[int, int, int] | None]:
+def _key(info: os.stat_result) -> Stat:
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+
+
+def other_stats(config: SiteConfig, known: dict[str, Stat]) -> dict[str, Stat]:
     """Stats of every theme file and of the images in `known` (the inputs that are not pages)."""
     files = {str(f) for theme in config.theme_paths() if theme.is_dir() for f in theme.rglob("*") if f.is_file()}
     files |= {path for path in known if not any(path.startswith(str(t) + os.sep) for t in config.theme_paths())}

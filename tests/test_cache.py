@@ -346,7 +346,7 @@ def test_a_static_file_saved_again_with_the_same_size_and_time_is_copied(bundled
     with style.open("r+", encoding="utf-8") as same_file:  # in place: the same inode
         same_file.write(text + "/* BBBB */\n")
     os.utime(style, ns=(saved.st_atime_ns, saved.st_mtime_ns))
-    assert sources.stat_key(style) == (saved.st_size, saved.st_mtime_ns, saved.st_ino)
+    assert sources.stat_key(style)[:3] == (saved.st_size, saved.st_mtime_ns, saved.st_ino)  # type: ignore[index]
     Builder(bundled_copy / "site.yaml", BuildOptions(jobs=1)).build()
     assert (bundled_copy / "output" / "static" / "style.css").read_text(encoding="utf-8").endswith("/* BBBB */\n")
 
@@ -410,4 +410,23 @@ def test_an_edit_undone_after_a_check_never_comes_back_into_the_output(site: Pat
     config.write_text(config.read_text(encoding="utf-8").replace("title: ", "title: Renamed ", 1), encoding="utf-8")
     assert fresh_build(site).rendered  # every page, from the parses the cache holds
     assert not [p for p, data in site_files(site / "output").items() if b"DISCARDED EDIT" in data]
+    assert site_files(site / "output") == clean_output(site)
+
+
+def test_a_page_rewritten_in_place_with_its_size_and_an_old_time_set_back_is_read_again(site: Path) -> None:
+    """`touch -d` (or a sync tool keeping times) after an in-place rewrite of the same size left the
+    size, modification time and inode as they were: the old parse was built. The change time,
+    which only the kernel sets, tells."""
+    fresh_build(site)
+    article = sorted((site / "content" / "articles").glob("*.md"))[0]
+    before = article.stat()
+    text = article.read_text(encoding="utf-8")
+    title = re.search(r'^title: "(.)', text, re.M)
+    assert title is not None
+    swapped = "Z" if title[1] != "Z" else "Y"
+    with article.open("r+", encoding="utf-8") as same_file:  # the same inode, the same size
+        same_file.write(text[:title.start(1)] + swapped + text[title.start(1) + 1:])
+    os.utime(article, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result = fresh_build(site)
+    assert f"articles/{article.stem}.html" in result.rendered
     assert site_files(site / "output") == clean_output(site)
