@@ -67,7 +67,8 @@ token pickle; 4, pages keep what linking them found; 5, derived values are store
 7, pages keep what planning made of them; 8, derived values in buckets by search part, a
 summary's link uses pickled apart (`carried`, `SummaryBody.__getstate__`); 9, a page summarized with
 its tokens has no text (`model.DroppedText`), search documents are compressed one by one, not by bucket;
-10, a summary's tokens are pickled as tuples (`token_blob`). Bump it when that shape changes."""
+10, a summary's tokens are pickled as tuples (`token_blob`); 11, stats hold the change time, annotations
+whether their note's lines are the file's (`Annotation.note_lines_kept`). Bump it when that shape changes."""
 PARALLEL_MIN_ITEMS = 200
 """Fewer files or pages than this are done in this process: starting workers (each compiles
 the templates) costs more than it saves."""

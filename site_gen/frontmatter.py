@@ -256,6 +256,6 @@ def _annotations(reader: MappingReader) -> tuple[Annotation, ...]:
             id=ann_id, quote=quote, note=item.string("note", required=True), location=item.where(),
             prefix=item.string("prefix"), suffix=item.string("suffix"), topic=item.string("topic"),
             sources=_sources(item), topic_location=item.given_at("topic"),
-            as_of=item.date("as_of"), note_location=item.given_at("note"),
+            as_of=item.date("as_of"), note_location=item.given_at("note"), note_lines_kept=item.lines_kept("note"),
         ))
     return tuple(annotations)

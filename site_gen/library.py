@@ -947,7 +947,7 @@ def _in_note(annotation: Annotation, line: int) -> SourceLocation:
     start = annotation.note_location
     if start is None:
         return annotation.location
-    return start if line == 0 else SourceLocation(start.path, start.line + line, start.col)
+    return start if line == 0 or not annotation.note_lines_kept else SourceLocation(start.path, start.line + line, start.col)
 
 
 def parse_document(md: MarkdownIt, note_md: MarkdownIt, doc: Document) -> ParsedBody:

@@ -59,6 +59,10 @@ class Annotation(NamedTuple):
     """The day the note's facts were last checked (`as_of:`); `check --stale` lists old ones."""
     note_location: SourceLocation | None = None
     """Where the note's text begins (the line after `note: |`): its links' problems are told there."""
+    note_lines_kept: bool = False
+    """Whether line N of the note is the file's line N after `note_location` (a `|` block). A folded,
+    plain or quoted note has its lines joined: a place inside it is told at its start, not at a
+    line counted wrong."""
 
 
 class DroppedText(str):

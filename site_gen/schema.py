@@ -29,6 +29,10 @@ class MappingReader:
         """Location of a field (or of the mapping itself when `key` is None)."""
         return self.doc.where(*self.base, key) if key is not None else self.doc.where(*self.base)
 
+    def lines_kept(self, key: str) -> bool:
+        """Whether a text field's lines are the file's lines (a `|` block; see LocatedYaml.line_for_line)."""
+        return (*self.base, key) in self.doc.line_for_line
+
     def fail(self, key: str | int | None, message: str, hint: str = "") -> None:
         """Record an error at a field's location."""
         self.diagnostics.append(error(self.where(key), message, hint))

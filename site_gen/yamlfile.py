@@ -28,6 +28,10 @@ class LocatedYaml:
     locations: dict[KeyPath, SourceLocation] = field(default_factory=dict)
     key_locations: dict[KeyPath, SourceLocation] = field(default_factory=dict)
     """Where each mapping key itself is written (for "unknown key" errors)."""
+    line_for_line: set[KeyPath] = field(default_factory=set)
+    """Text values whose lines are the file's lines from their location on: literal blocks (`|`).
+    A folded (`>`), plain or quoted value spanning lines has them joined, so line N of it is not
+    the location's line + N."""
 
     def where(self, *path: str | int) -> SourceLocation:
         """The location of the value at `path`, or of its nearest located ancestor."""
@@ -182,7 +186,10 @@ class _Converter:
         if id(node) in self.inside:
             raise DiagnosticError([error(self.where(node), "a YAML alias makes this value contain itself",
                                          "an alias (*name) cannot point at a value that encloses it")])
-        self.located.locations[key_path] = self.where(node) if getattr(node, "style", None) not in ("|", ">") else self.content_start(node)
+        style = getattr(node, "style", None)
+        self.located.locations[key_path] = self.where(node) if style not in ("|", ">") else self.content_start(node)
+        if style == "|":
+            self.located.line_for_line.add(key_path)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node)
         if node.tag not in _PLAIN_COLLECTION_TAGS:  # PyYAML would build a Python object from it (!!python/...)

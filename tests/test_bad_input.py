@@ -145,6 +145,16 @@ def unknown_wikilink_in_block_note(root: Path) -> None:
     (root / ARTICLE).write_text(text.replace(note, block, 1), encoding="utf-8")
 
 
+def unknown_wikilink_in_folded_note(root: Path) -> None:
+    """The same note folded (`note: >`): its lines are joined into one, so the third is not the
+    file's third; the error is told where the note begins (it was told at a line counted wrong)."""
+    text = (BASE / ARTICLE).read_text(encoding="utf-8")
+    note = next(line for line in text.splitlines() if line.strip().startswith("note:"))
+    indent = " " * (len(note) - len(note.lstrip()) + 2)
+    block = f"{note.split(':')[0]}: >\n{indent}The 2015 agreement.\n{indent}It has a history,\n{indent}see [[embargo]]."
+    (root / ARTICLE).write_text(text.replace(note, block, 1), encoding="utf-8")
+
+
 def symlink_out_of_content(root: Path) -> None:
     """A page that is a symlink to a good page outside content/ (it must not be published)."""
     (root / "outside.md").write_text("---\ntitle: Outside\ndate: 2022-07-19\n---\nPrivate.\n", encoding="utf-8")
@@ -164,7 +174,8 @@ GENERATED: dict[str, Callable[[Path], None]] = {
     "folder-named-md": folder_named_md, "crlf-line-numbers": crlf_line_numbers,
     "symlink-out-of-content": symlink_out_of_content, "yaml-control-character": yaml_control_character,
     "body-control-character": body_control_character, "yaml-line-separators": yaml_line_separators,
-    "unknown-wikilink-in-block-note": unknown_wikilink_in_block_note, "yaml-escaped-control-character": yaml_escaped_control_character,
+    "unknown-wikilink-in-block-note": unknown_wikilink_in_block_note,
+    "unknown-wikilink-in-folded-note": unknown_wikilink_in_folded_note, "yaml-escaped-control-character": yaml_escaped_control_character,
     "template-not-utf8": template_not_utf8, "non-utf8-file-name": non_utf8_file_name,
 }
 
