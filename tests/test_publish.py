@@ -161,6 +161,14 @@ def test_pages_carry_canonical_open_graph_and_twitter_meta(multi_out: Path) -> N
     assert topic.find("meta", attrs={"name": "twitter:card"})["content"] == "summary"
 
 
+def test_the_404_page_is_noindex_with_no_canonical_address(multi_out: Path) -> None:
+    """A canonical link to …/404.html contradicts its noindex (and names an address no one asked for)."""
+    missing = parse_html(multi_out / "404.html")
+    assert missing.find("meta", attrs={"name": "robots"})["content"] == "noindex"
+    assert missing.find("link", rel="canonical") is None
+    assert parse_html(multi_out / "index.html").find("link", rel="canonical")["href"] == BASE_URL + "index.html"
+
+
 def test_without_base_url_absolute_outputs_are_skipped_with_one_warning(tmp_site) -> None:
     root = small_site(tmp_site, "title: T\n")
     result = cli(root, "build")

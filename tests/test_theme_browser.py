@@ -270,6 +270,7 @@ def test_topic_links_preview_their_summary_on_hover_and_focus(open_page: Callabl
     page = open_page(CROWDED_ARTICLE, 1440)
     summary = page.evaluate("JSON.parse(document.getElementById('topic-previews').textContent)['../topics/nato.html'][1]")
     tip = page.locator("#topic-preview")
+    page.hover("#note-alpha")  # a cut note shows its topic once open in full (the pointer crosses it first)
     page.hover("#note-alpha .note-topic")
     assert tip.is_visible() and summary in tip.inner_text()
     assert page.get_attribute("#note-alpha .note-topic", "aria-describedby") == "topic-preview"
@@ -729,3 +730,190 @@ def test_a_heading_that_holds_a_note_is_named_by_its_own_words(browser: Any, tmp
         assert 'checkbox "Note 1: “nuclear deal”"' in tree and "The 2015 agreement" in tree, "the note is still read in place"
     finally:
         context.close()
+
+
+# -- focus, covering, colours, line breaks -----------------------------------------------------------------
+
+NEXT_FRAME_JS = "() => new Promise(resolve => requestAnimationFrame(() => resolve()))"
+IN_VIEW_JS = """id => { const box = document.getElementById(id), label = box.nextElementSibling;
+  const note = document.getElementById(box.getAttribute('aria-controls'));
+  const l = label.getBoundingClientRect(), n = note.getBoundingClientRect();
+  return {label: [l.top, l.bottom], note: note.offsetHeight && getComputedStyle(note).visibility !== 'hidden' ? [n.top, n.bottom] : null,
+          height: innerHeight}; }"""
+
+
+@pytest.mark.parametrize("width", [1400, 375])
+def test_a_focused_note_checkbox_brings_its_number_and_the_note_it_opens_into_view(open_page: Callable, width: int) -> None:
+    """The checkbox is a 1 px box: the browser scrolled only that pixel into view (1 px, for note 10 at
+    1400 x 900), leaving the number on the window's edge and the note the focus opens below it."""
+    page = open_page(BUNDLED_ARTICLE, width, 900)
+    for toggle in page.eval_on_selector_all(".article-body .note-state", "boxes => boxes.map(b => b.id)"):
+        tab_to(page, f"#{toggle}")
+        page.evaluate(NEXT_FRAME_JS)  # what is covered is worked out before the next paint
+        shown = page.evaluate(IN_VIEW_JS, toggle)
+        top, bottom = shown["label"]
+        assert 0 <= top and bottom <= shown["height"], f"the number of {toggle} is out of view: {shown}"
+        if width >= 1200:
+            assert shown["note"], f"focus shows the note of {toggle} in full"
+            top, bottom = shown["note"]
+            if bottom - top < shown["height"]:
+                assert 0 <= top and bottom <= shown["height"] + 1, f"the note of {toggle} is out of view: {shown}"
+
+
+def visible_overlaps(page: Any) -> list[tuple[str, str]]:
+    """Pairs of margin notes that are both shown and overlap."""
+    shown = [n for n in page.evaluate(GEOMETRY_JS)["notes"] if n["visible"]]
+    return [(a["id"], b["id"]) for i, a in enumerate(shown) for b in shown[i + 1:] if overlaps(a["rect"], b["rect"])]
+
+
+def test_a_note_opened_in_full_hides_the_notes_it_covers_in_part(open_page: Callable) -> None:
+    """Opened over the notes below it, a note left a line of the next one showing under it, cut in half
+    ("with Greece, and the Tehran talks were …" under note 13, 1400 px)."""
+    page = open_page(BUNDLED_ARTICLE, 1400, color_scheme="dark")
+    clamped = page.eval_on_selector_all(".sidenote.is-clamped", "notes => notes.map(n => n.id.slice(5))")
+    assert clamped, "the test needs crowded notes"
+    for name in clamped:
+        page.click(f'label[for="toggle-{name}"]')
+        page.evaluate(NEXT_FRAME_JS)  # what is covered is worked out before the next paint
+        assert visible_overlaps(page) == [], f"note {name} opened"
+        page.click(f'label[for="toggle-{name}"]')
+    page.hover(f"#note-{clamped[0]}")
+    page.evaluate(NEXT_FRAME_JS)
+    assert visible_overlaps(page) == [], "opened by hovering"
+    page.mouse.move(5, 5)
+    page.evaluate(NEXT_FRAME_JS)
+    assert page.locator(".sidenote.is-covered").count() == 0, "the notes come back when it closes"
+
+
+MARK_COLOURS_JS = """() => {
+  const body = document.querySelector('.article-body'), holder = document.createElement('p');
+  holder.innerHTML = '<mark class="annotation">a <a href="#x">link</a></mark> '
+    + '<mark class="annotation">b <mark class="annotation">c <a href="#x">link</a></mark></mark> '
+    + '<mark class="annotation is-current">d <a href="#x">link</a></mark>';
+  body.appendChild(holder);
+  const colours = [...holder.querySelectorAll('a')].map(a => { const mark = a.parentElement;
+    return [getComputedStyle(mark).backgroundColor, getComputedStyle(mark).color, getComputedStyle(a).color]; });
+  holder.remove();
+  return colours; }"""
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_and_links_on_every_mark_colour_have_4_5_to_1(open_page: Callable, scheme: str) -> None:
+    """Dark mode's hover colour gave the text 4.36:1, and a link 2.58:1 on it (3.22:1 on a nested mark)."""
+    page = open_page(BUNDLED_ARTICLE, 1440, color_scheme=scheme)
+    for background, text, link in page.evaluate(MARK_COLOURS_JS):  # a mark, a nested mark, a current mark
+        assert contrast(text, background) >= 4.5, (scheme, text, background)
+        assert contrast(link, background) >= 4.5, (scheme, link, background)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_hovering_the_note_of_a_nested_phrase_highlights_that_phrase(open_page: Callable, scheme: str) -> None:
+    """`mark.annotation mark.annotation` outranked `.is-current`: a nested phrase never lit up."""
+    page = open_page(CROWDED_ARTICLE, 1440, color_scheme=scheme)
+    inner = page.locator('mark.annotation mark.annotation[data-note]').first
+    number = inner.get_attribute("data-note")
+    background = "m => getComputedStyle(m).backgroundColor"
+    resting = inner.evaluate(background)
+    page.hover(f'.sidenote[data-note="{number}"]')
+    assert "is-current" in (inner.get_attribute("class") or "")
+    lit = inner.evaluate(background)
+    page.hover(f'.sidenote[data-note="{int(number) - 1}"]')  # the outer phrase's note
+    outer = page.locator(f'mark.annotation[data-note="{int(number) - 1}"]').first
+    assert lit != resting and lit == outer.evaluate(background), "the nested phrase takes the hover colour"
+
+
+NUMBER_BREAKS_JS = """() => { const breaks = [];
+  for (const label of document.querySelectorAll('.article-body .note-ref')) {
+    const box = label.getClientRects()[0];
+    const marks = document.querySelectorAll(`mark.annotation[data-note="${label.textContent}"]`);
+    const phrase = [...marks[marks.length - 1].getClientRects()].pop();
+    if (box.top >= phrase.bottom - 2) breaks.push(`${label.textContent} starts a line`);
+    const next = label.nextElementSibling.nextSibling;
+    if (next && next.nodeType === 3 && /^[,.;:!?”’)]/.test(next.textContent)) {
+      const range = document.createRange(); range.setStart(next, 0); range.setEnd(next, 1);
+      if (range.getClientRects()[0].top >= box.bottom - 2) breaks.push(`the punctuation after ${label.textContent} starts a line`);
+    }
+  }
+  return breaks; }"""
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_a_note_number_stays_on_the_line_of_its_phrase_and_of_the_punctuation_after_it(open_page: Callable,
+                                                                                       javascript: bool) -> None:
+    """As an inline-block the number could end up alone at the start of a line, or leave `,”` to start
+    the next one (375 px, note 3)."""
+    page = open_page(BUNDLED_ARTICLE, 320, java_script_enabled=javascript)
+    found = {}
+    for width in range(320, 520, 3):
+        page.set_viewport_size({"width": width, "height": 900})
+        breaks = page.evaluate(NUMBER_BREAKS_JS)
+        if breaks:
+            found[width] = breaks
+    assert found == {}
+
+
+def test_the_topic_preview_is_inside_the_main_landmark(open_page: Callable) -> None:
+    """Appended to <body>, the preview was outside every landmark (axe: region)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = open_page(CROWDED_ARTICLE, 1440)
+    page.hover("#note-alpha")
+    page.hover("#note-alpha .note-topic")
+    assert page.locator("#topic-preview").is_visible()
+    assert page.evaluate("document.getElementById('topic-preview').closest('main') !== null")
+    results = Axe().run(page, options={"runOnly": ["region"]})
+    outside = [n["target"] for v in results.response["violations"] for n in v["nodes"]]
+    assert not any("#topic-preview" in str(target) for target in outside), outside
+
+
+def test_the_site_icon_loads_from_the_site_itself(browser: Any, base_url: str) -> None:
+    """Without an icon of its own, a browser asks for /favicon.ico at the host's root: outside a site
+    published under a sub-path. The page's Content-Security-Policy must let the icon load."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        with page.expect_response(lambda response: "favicon" in response.url, timeout=TIMEOUT_MS) as icon:
+            page.goto(base_url + BUNDLED_ARTICLE)
+        assert icon.value.url == base_url + "static/favicon.svg" and icon.value.status == 200
+    finally:
+        context.close()
+
+
+def test_print_without_javascript_sets_a_notes_sources_no_larger_than_its_text(open_page: Callable) -> None:
+    page = open_page(BUNDLED_ARTICLE, 800, java_script_enabled=False)
+    page.emulate_media(media="print")
+    sizes = page.evaluate("""() => ['.note-body', '.note-sources-label'].map(s =>
+      parseFloat(getComputedStyle(document.querySelector('.article-body ' + s)).fontSize))""")
+    assert sizes[1] <= sizes[0], f"“Sources:” is {sizes[1]} px, the note {sizes[0]} px"
+
+
+CLAMPED_JS = """() => { const footer = document.querySelector('.site-footer').getBoundingClientRect();
+  const notes = [...document.querySelectorAll('.article-body .sidenote')].sort((a, b) => a.dataset.note - b.dataset.note);
+  const last = notes[notes.length - 1], line = parseFloat(getComputedStyle(last).lineHeight);
+  return {clamped: notes.filter(n => n.classList.contains('is-clamped')).map(n => {
+            const box = n.getBoundingClientRect(), text = n.querySelector('.note-body').getClientRects()[0];
+            const topic = n.querySelector('.note-topic');
+            return {id: n.id, textShown: text.top < box.bottom - 4, topicShown: !!topic && topic.getBoundingClientRect().width > 1}; }),
+          last: {cut: last.classList.contains('is-clamped'), bottom: last.getBoundingClientRect().bottom, line},
+          footer: footer.top}; }"""
+
+
+def test_cut_margin_notes_show_the_start_of_their_text_and_the_last_one_uses_the_margin_below(open_page: Callable) -> None:
+    """Cut to a line, nearly every note showed only its topic's title, cut in mid-word (notes 13, 14 and
+    15 all read "Joint Comprehensive Plan of …"); the last note was cut to 3 lines above an empty margin."""
+    page = open_page(BUNDLED_ARTICLE, 1400)
+    shown = page.evaluate(CLAMPED_JS)
+    assert shown["clamped"], "the test needs crowded notes"
+    for note in shown["clamped"]:
+        assert note["textShown"] and not note["topicShown"], note
+    last = shown["last"]
+    assert not last["cut"] or last["bottom"] > shown["footer"] - 2 * last["line"], "room left under the last note"
+    topic = page.locator(f"#{shown['clamped'][0]['id']} .note-topic")
+    if topic.count():
+        page.hover(f"#{shown['clamped'][0]['id']}")
+        assert topic.bounding_box()["width"] > 1, "opened in full, the note shows its topic again"

@@ -356,3 +356,14 @@ def test_latin_letters_without_accents_to_strip_are_spelled_in_addresses_not_dro
     tag_links = {a.get_text(): str(a["href"]) for a in page.select('a[href*="tags/"]') if a.get_text() != "Tags"}
     assert tag_links["Øresund"] == "../tags/oresund.html" and tag_links["Straße"] == "../tags/strasse.html"
     assert (root / "output/tags/oresund.html").is_file() and (root / "output/tags/strasse.html").is_file()
+
+
+def test_every_page_links_an_icon_of_the_site_itself(site: Path) -> None:
+    """Without one, browsers ask for /favicon.ico at the host's root: outside a site under a sub-path."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    for path in pages:
+        icon = parse_html(path).find("link", rel="icon")
+        assert icon is not None, path
+        target = (path.parent / icon["href"]).resolve()
+        assert target.is_file() and target.is_relative_to(site.resolve()), (path, icon["href"])

@@ -110,7 +110,8 @@
     node.className = "site-search-passage";
     var first = terms.length ? text.search(termPattern(terms, "iu")) : -1;
     var start = first > CONTEXT ? passageStart(text, first - CONTEXT) : 0;
-    var excerpt = text.slice(start, start + CONTEXT * 3).replace(/\s+/g, " ");
+    var end = passageEnd(text, start + CONTEXT * 3);
+    var excerpt = text.slice(start, end).replace(/\s+/g, " ");
     if (start > 0) { node.append("… "); }
     var pattern = termPattern(terms.length ? terms : ["\u0000"], "giu");
     var last = 0;
@@ -124,7 +125,7 @@
       return match;
     });
     node.append(excerpt.slice(last));
-    if (start + CONTEXT * 3 < text.length) { node.append(" …"); }
+    if (end < text.length) { node.append(" …"); }
     return node;
   }
 
@@ -134,6 +135,16 @@
     var space = text.lastIndexOf(" ", at);
     if (space >= at - CONTEXT) { return space + 1; }
     return /[\uDC00-\uDFFF]/.test(text.charAt(at)) ? at + 1 : at;
+  }
+
+  /* Where it ends: before the space after its last whole word ("of th …" read as a typo), or at
+     `at` in a text without spaces near it, never between the two UTF-16 units of one character. */
+  function passageEnd(text, at) {
+    if (at >= text.length) { return text.length; }
+    if (/\s/.test(text.charAt(at))) { return at; }
+    var space = text.lastIndexOf(" ", at);
+    if (space >= at - CONTEXT / 2) { return space; }
+    return /[\uDC00-\uDFFF]/.test(text.charAt(at)) ? at - 1 : at;
   }
 
   /* The words to mark: those found, except that a pair found by its first character (a query of
@@ -153,21 +164,25 @@
     return node;
   }
 
+  /* An option is the result's link itself, its <li> only a wrapper (role="none"): a link inside an
+     option is an interactive element inside another (axe: nested-interactive), while a link that is
+     the option still opens in a new tab on a Ctrl, Cmd or middle click. */
   function option(result, index) {
     var item = document.createElement("li");
-    item.id = "site-search-result-" + index;
-    item.className = "site-search-result";
-    item.setAttribute("role", "option");
-    item.setAttribute("aria-selected", "false");
+    item.setAttribute("role", "none");
     var link = document.createElement("a");
+    link.id = "site-search-result-" + index;
+    link.className = "site-search-result";
+    link.setAttribute("role", "option");
+    link.setAttribute("aria-selected", "false");
     link.href = root + result.url;
     link.tabIndex = -1;
     link.append(span("site-search-kind", KINDS[result.kind] || result.kind), " ",
                 span("site-search-title", result.title));
     if (result.context) { link.append(" ", span("site-search-context", result.context)); }
     link.append(passage(result.text, shownTerms(result)));
+    link.addEventListener("mousemove", function () { select(index); });
     item.appendChild(link);
-    item.addEventListener("mousemove", function () { select(index); });
     return item;
   }
 
@@ -231,16 +246,25 @@
         event.preventDefault();
         window.location.href = root + chosen.url;
       }
-    } else if (event.key === "Escape") {
-      event.stopPropagation();
-      if (!list.hidden) {
-        event.preventDefault(); /* the first Escape only closes the list; a search box clears on the next */
-        close();
-      } else {
-        input.value = "";
-        show("");
-      }
     }
+  });
+  /* Escape anywhere in the box (the focus may be on a result the pointer pressed): the first only
+     closes the list and puts the focus back in the box; a search box clears on the next. */
+  box.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    event.stopPropagation();
+    if (!list.hidden) {
+      event.preventDefault();
+      close();
+      input.focus();
+    } else if (event.target === input) {
+      input.value = "";
+      show("");
+    }
+  });
+  /* Tab out of the box closes the list: left open, it would cover what has the focus next. */
+  box.addEventListener("focusout", function (event) {
+    if (!box.contains(event.relatedTarget)) { close(); }
   });
   list.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a");
@@ -249,10 +273,15 @@
   document.addEventListener("click", function (event) {
     if (!box.contains(event.target)) { close(); }
   });
+  /* Whether a key pressed in `target` types text (a checkbox, such as a note's, does not). */
+  function isTextEntry(target) {
+    if (!target) { return false; }
+    if (target.isContentEditable || /^(TEXTAREA|SELECT)$/.test(target.tagName)) { return true; }
+    return target.tagName === "INPUT" && !/^(checkbox|radio|button|submit|reset|image|range|color|file)$/i.test(target.type);
+  }
+
   document.addEventListener("keydown", function (event) {
-    var target = event.target;
-    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
-    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+    if (event.key === "/" && !isTextEntry(event.target) && !event.ctrlKey && !event.metaKey && !event.altKey) {
       event.preventDefault();
       input.focus();
     }

@@ -37,8 +37,9 @@
 
   /* Tops and shown heights, for notes in number order (text order: a nested phrase's note comes after
      the note of the phrase around it, though it is written first): each note level with its
-     phrase, or just below the note above; it is cut short only when the next note's phrase (or the end
-     of the text) comes before its end, and then shows whole lines, at least MIN_LINES. */
+     phrase, or just below the note above; it is cut short only when the next note's phrase (or
+     `bottom`, the end of the free margin) comes before its end, and then shows whole lines, at least
+     MIN_LINES. */
   function stack(items, line, bottom) {
     var free = -Infinity;
     items.forEach(function (item, i) {
@@ -48,6 +49,14 @@
       item.shown = Math.min(item.full, Math.max(MIN_LINES, Math.floor(room / line)) * line);
       free = item.top + item.shown + NOTE_GAP;
     });
+  }
+
+  /* Where the margin beside the text ends: at the footer (its text keeps out of the margin, and
+     nothing else follows the text in <main>), or at the end of the text. */
+  function marginEnd(body, origin) {
+    var footer = document.querySelector(".site-footer");
+    var end = footer ? footer.getBoundingClientRect().top - origin : 0;
+    return Math.max(end, body.offsetHeight);
   }
 
   function layoutNotes() {
@@ -62,7 +71,7 @@
     });
     var line = parseFloat(window.getComputedStyle(notes[0]).lineHeight);
     body.classList.remove("notes-measuring");
-    stack(items, line, body.offsetHeight);
+    stack(items, line, marginEnd(body, origin));
     items.forEach(function (item) {
       var cut = item.shown < item.full - 1;
       item.note.style.setProperty("--top", item.top.toFixed(1) + "px");
@@ -70,6 +79,28 @@
       item.note.classList.toggle("is-clamped", cut);
     });
     body.classList.add("notes-placed");
+  }
+
+  /* A note open in full (on hover, focus or opened: style.css lifts it, z-index) lies over the notes
+     below it; one it covers only in part would show a line cut in half under it (issue: "with Greece,
+     and the Tehran talks were …" under note 13). Those are hidden until it closes. */
+  function hideCovered() {
+    var placed = all(".notes-placed .sidenote").map(function (note) {
+      var style = window.getComputedStyle(note);
+      return { note: note, rect: note.getBoundingClientRect(), lifted: style.zIndex !== "auto" && style.position === "absolute" };
+    });
+    var covered = placed.map(function (item) {
+      return !item.lifted && placed.some(function (other) {
+        return other.lifted && other.rect.top < item.rect.top && other.rect.bottom > item.rect.top + 1;
+      });
+    });
+    placed.forEach(function (item, i) { item.note.classList.toggle("is-covered", covered[i]); });
+  }
+
+  var coverFrame = 0;
+  function scheduleCovered() {
+    window.cancelAnimationFrame(coverFrame);
+    coverFrame = window.requestAnimationFrame(hideCovered);
   }
 
   /* -- Tab stops (wide screens) ------------------------------------------------------------------ */
@@ -125,6 +156,16 @@
       var focused = isNoteState(document.activeElement) ? noteOfCheckbox(document.activeElement) : null;
       if (focused) { focused.classList.add("is-dismissed"); }
     }
+  }
+
+  /* A note's checkbox is a 1 px box: the browser scrolls only that pixel into view when it gets the
+     focus, leaving its number (and the note the focus opens on a wide screen) below the window. */
+  function onFocusIn(event) {
+    var box = event.target;
+    if (!isNoteState(box)) { return; }
+    var note = noteOfCheckbox(box);
+    if (note && note.offsetHeight) { note.scrollIntoView({ block: "nearest" }); }
+    box.nextElementSibling.scrollIntoView({ block: "nearest" });  /* its number, last: it matters most */
   }
 
   function onFocusOut(event) {
@@ -234,7 +275,9 @@
     tip.hidden = true;
     tip.appendChild(document.createElement("strong"));
     tip.appendChild(document.createElement("span"));
-    document.body.appendChild(tip);
+    /* In <main>, not after it: content outside every landmark is missed by landmark navigation. main is
+       not positioned, so the page coordinates showPreview sets still hold. */
+    (document.querySelector("main") || document.body).appendChild(tip);
   }
 
   function previewFor(link) {
@@ -321,6 +364,7 @@
     hidePreview();
     layoutNotes();
     setTabStops();
+    hideCovered();
   }
 
   var frame = 0;
@@ -345,7 +389,11 @@
     document.addEventListener("mouseover", onNoteHover);
     document.addEventListener("mouseover", onPreviewIn);
     document.addEventListener("focusin", onPreviewIn);
+    document.addEventListener("focusin", onFocusIn);
     document.addEventListener("focusout", onFocusOut);
+    ["mouseover", "mouseout", "focusin", "focusout", "change", "keydown"].forEach(function (type) {
+      document.addEventListener(type, scheduleCovered);
+    });
     window.addEventListener("resize", scheduleLayout);
     /* Images above a note change where its phrase is: place again when one loads. */
     document.addEventListener("load", function (event) {
