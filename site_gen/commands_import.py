@@ -27,7 +27,6 @@ from site_gen.loader import page_files, page_stem, read_page_text
 from site_gen.markdown import make_parser
 from site_gen.reanchor import read_page_file, write_page_file
 from site_gen.report import print_diagnostics
-from site_gen.scaffold import derive_slug
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -98,7 +97,7 @@ def _target(config: SiteConfig, args: argparse.Namespace, imported: ImportedText
         if article.provenance.seed == seed:
             return file
         slugs[article.slug] = shown
-    target = folder / f"{derive_slug(imported.title)}.md"
+    target = folder / f"{checked_slug(None, imported.title)}.md"
     if target.exists():
         return target
     if unreadable:  # a new file would be a second copy if one of them is this seed's

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
-from site_gen.frontmatter import SLUG_RE, slugify
+from site_gen.frontmatter import RESERVED_SLUGS, SLUG_RE, slugify
 from site_gen.loader import page_of_slug
 from site_gen.scaffold import article_page, derive_slug, topic_page
 
@@ -36,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     slug = checked_slug(args.slug, args.title)
     target = config.content_path / FOLDERS[args.kind] / f"{slug}.md"
+    if args.kind == "topic" and slug in RESERVED_SLUGS:  # the build refuses it: never write it
+        shown = display_path(target, config.root)
+        raise DiagnosticError([error(SourceLocation(shown), f"the topic slug '{slug}' is reserved for the topic index",
+                                     "give another name with --slug")])
     refuse_taken_slug(config, args.kind, slug, target)
     today = dt.date.today()
     text = article_page(args.title, today) if args.kind == "article" else topic_page(args.title, today)
@@ -68,6 +72,9 @@ def _title(text: str) -> str:
 def checked_slug(given: str | None, title: str) -> str:
     """`--slug` if valid (else an error with a corrected suggestion), or one derived from the title."""
     if given is None:
+        if not slugify(title):  # "untitled" for every such title: the second collided with the first
+            raise DiagnosticError([error(SourceLocation("--slug"), f"no file name can be made of the title {title!r}: "
+                                         "it has no Latin letters or digits", "give one with --slug, e.g. --slug my-page")])
         return derive_slug(title)
     if not SLUG_RE.match(given):
         raise DiagnosticError([error(SourceLocation("--slug"), f"invalid slug '{given}'",

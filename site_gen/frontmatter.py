@@ -111,7 +111,10 @@ def file_slug(file_stem: str) -> str:
 
 def _slug(reader: MappingReader, file_stem: str) -> str:
     slug = reader.string("slug") or file_slug(file_stem)
-    if not SLUG_RE.match(slug):
+    if not slug and not reader.has("slug"):  # "invalid slug ''" did not say the file's name was the cause
+        reader.fail(None, f"no address can be made of the file name '{printable(file_stem)}': it has no Latin letters or digits",
+                    "rename the file, or give the page an address with slug: my-page")
+    elif not SLUG_RE.match(slug):
         reader.fail("slug" if reader.has("slug") else None, f"invalid slug '{printable(slug)}'",
                     "use lower-case letters, digits and single hyphens, e.g. slug: " + (slugify(slug) or "my-page"))
     return slug

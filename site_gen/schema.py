@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from site_gen.diagnostics import Diagnostic, SourceLocation, error
 from site_gen.yamlfile import KeyPath, LocatedYaml
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""The one way the docs write a day; other ISO 8601 spellings read as other days to people."""
 
 
 class MappingReader:
@@ -109,7 +114,7 @@ class MappingReader:
             return raw.date()
         if isinstance(raw, dt.date):
             return raw
-        if isinstance(raw, str):
+        if isinstance(raw, str) and _ISO_DAY.fullmatch(raw.strip()):  # fromisoformat takes 20220719 and 2022-W29-2 too
             try:
                 return dt.date.fromisoformat(raw.strip())
             except ValueError:

@@ -520,3 +520,11 @@ def test_a_symlink_loop_as_the_output_or_content_folder_is_a_located_error(tmp_s
     result = run_cli("build", *args, cwd=root)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "loop:1:1: error: cannot follow the path: a symlink loop (a link that leads back to itself)" in result.stderr
+
+
+def test_a_file_name_with_no_latin_letters_is_named_as_the_cause(tmp_site) -> None:
+    root = tmp_site({"content/articles/Ωμέγα.md": GOOD_ARTICLE})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1
+    assert "content/articles/Ωμέγα.md:2:1: error: no address can be made of the file name 'Ωμέγα': it has no Latin " \
+           "letters or digits\n    rename the file, or give the page an address with slug: my-page" in result.stderr

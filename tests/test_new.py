@@ -97,3 +97,17 @@ def test_a_title_that_is_not_utf8_is_refused_and_leaves_no_empty_page(tmp_site) 
     assert "content/articles/caf-news.md:1:1: error: cannot write content/articles/caf-news.md: a title or file name " \
            "given on the command line is not valid UTF-8" in result.stderr
     assert list((root / "content" / "articles").iterdir()) == []
+
+
+def test_new_refuses_the_reserved_topic_slug_and_titles_with_no_latin_letters(tmp_site) -> None:
+    """`new topic index` wrote a page every build then refused; titles in other scripts all became
+    untitled.md (the second one collided with the first)."""
+    root = tmp_site()
+    reserved = site_gen(root, "new", "topic", "Index")
+    assert reserved.returncode == 1
+    assert "content/topics/index.md:1:1: error: the topic slug 'index' is reserved for the topic index" in reserved.stderr
+    greek = site_gen(root, "new", "article", "Ωμέγα 日本")
+    assert greek.returncode == 1
+    assert "--slug:1:1: error: no file name can be made of the title 'Ωμέγα 日本': it has no Latin letters or digits" in greek.stderr
+    assert list((root / "content").rglob("*.md")) == []
+    assert site_gen(root, "new", "article", "Ωμέγα 日本", "--slug", "omega-japan").returncode == 0
