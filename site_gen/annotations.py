@@ -48,9 +48,10 @@ _ATOMIC = {"code_inline", "wikilink", "softbreak", "hardbreak"}
 _WHITESPACE_TOKENS = {"softbreak": "\n", "hardbreak": "\n"}
 _READ = frozenset({"text", *_ATOMIC} - {"wikilink"})
 """Inline tokens whose content a reader sees (of a wiki link, only its label: see build_reader_text)."""
-_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-"""Soft hyphen, zero-width space, zero-width non-joiner and joiner, word joiner, BOM: a reader sees
-none of them (a soft hyphen only at a line end), so matching ignores them on both sides."""
+_INVISIBLE = "\u00ad\u061c\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
+"""Soft hyphen, Arabic letter mark, zero-width space, zero-width non-joiner and joiner, left-to-right
+and right-to-left marks, word joiner, BOM: a reader sees none of them (a soft hyphen only at a line
+end), so matching ignores them on both sides (a quote copied from a right-to-left page carries marks)."""
 _INVISIBLE_RUN = re.compile(f"[{_INVISIBLE}]+")
 _DROP_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE))
 

@@ -134,7 +134,9 @@ def require_config_file(config_file: Path) -> str:
     """`config_file` as shown in messages; a located error when it is missing or a folder."""
     shown = display_path(config_file, Path.cwd())
     if not config_file.is_file():
-        missing = f"{shown} is a folder, not a config file" if config_file.is_dir() else f"config file not found: {shown}"
+        missing = (f"{shown} is a folder, not a config file" if config_file.is_dir()
+                   else f"{shown} is not a regular file (a device or pipe)" if config_file.exists()
+                   else f"config file not found: {shown}")
         raise DiagnosticError([error(SourceLocation(shown), missing,
                                      "run site-gen in the project folder, or pass --config PATH/site.yaml")])
     return shown

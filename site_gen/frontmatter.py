@@ -46,7 +46,7 @@ def split_front_matter(text: str, path: str) -> SplitPage:
     lines = text.split("\n")
     if not text.strip():
         raise DiagnosticError([error(SourceLocation(path, 1, 1), "the file is empty",
-                                     "write ---, title: and date:, then --- and the text; or delete the file")])
+                                     "write ---, title: (and date: for an article), then --- and the text; or delete the file")])
     if lines[0].rstrip() != FENCE:
         raise DiagnosticError([error(SourceLocation(path, 1, 1), "missing front matter: the file must start with a line '---'",
                                      "start the file with ---, then title: and date:, then --- and the text")])

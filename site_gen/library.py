@@ -616,7 +616,7 @@ class _Resolver:
         for annotation in article.annotations:
             if annotation.topic and ("topic", annotation.topic) not in self.docs:
                 close = difflib.get_close_matches(annotation.topic, topic_slugs, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "create content/topics/" + annotation.topic + ".md"
+                hint = f"did you mean '{close[0]}'?" if close else f"create content/topics/{slugify(annotation.topic) or 'my-topic'}.md"
                 self.errors.append(error(annotation.topic_location or annotation.location,
                                          f"annotation '{annotation.id}': unknown topic '{annotation.topic}'", hint))
 

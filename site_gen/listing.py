@@ -151,7 +151,9 @@ def _age_words(since: dt.date, today: dt.date) -> str:
 
 
 def format_table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], widest: int = 60) -> str:
-    """Plain aligned columns (cells longer than `widest` cut with "…"), headers first."""
-    cells = [tuple(c if len(c) <= widest else c[:widest - 1] + "…" for c in row) for row in [headers, *rows]]
+    """Plain aligned columns (cells longer than `widest` cut with "…"), headers first; a cell's line
+    breaks and tabs shown as spaces (a quote written over two lines broke the table's rows)."""
+    flat = ([" ".join(c.split()) if not c.isprintable() else c for c in row] for row in [headers, *rows])
+    cells = [tuple(c if len(c) <= widest else c[:widest - 1] + "…" for c in row) for row in flat]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)

@@ -119,6 +119,11 @@ _OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
 in a text holding one, PyYAML's line numbers run ahead of the file's."""
 
 
+def _shortened(text: str, most: int = 60) -> str:
+    """A value as a message quotes it: a 5,000-digit number was echoed whole (twice)."""
+    return text if len(text) <= most else f"{text[:most]}… ({len(text):,} characters)"
+
+
 def _joined_surrogates(value: str) -> str | None:
     """`value` with each escaped UTF-16 pair ("\\ud83d\\ude00", as JSON writes an emoji) made the one
     character it stands for, as a JSON reader does (PyYAML keeps the halves, and no page holding
@@ -213,7 +218,7 @@ class _Converter:
                 raise DiagnosticError([error(self.where(node), f"invalid date '{node.value}': {exc}",
                                              "write dates as YYYY-MM-DD, e.g. 2022-07-19")]) from None
             kind = node.tag.rsplit(":", 1)[-1]
-            raise DiagnosticError([error(self.where(node), f"invalid {kind} value '{node.value}': {exc}",
+            raise DiagnosticError([error(self.where(node), f"invalid {kind} value '{_shortened(node.value)}': {exc}",
                                          "put the value in quotes to make it text")]) from None
         if self.escapes and isinstance(value, str) and (found := CONTROL_CHARACTER.search(value)):  # an escape ("\x01")
             value = _joined_surrogates(value)
@@ -234,7 +239,10 @@ class _Converter:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise DiagnosticError([error(where, "a mapping key must be a plain value, not a list or mapping",
                                              "write key: value, with a word or number as the key")])
-            key = str(self.scalar(key_node))
+            raw_key = self.scalar(key_node)
+            if raw_key is None:  # `~: x` or `: x` was "unknown key 'None'"
+                raise DiagnosticError([error(where, "a mapping key is empty (null)", "write key: value, with a word as the key")])
+            key = str(raw_key)
             if key in result:
                 first = self.located.locations[key_path + (key,)]
                 raise DiagnosticError([error(where, f"duplicate key '{key}' (first given on line {first.line})",

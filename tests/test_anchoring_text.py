@@ -199,3 +199,11 @@ def test_a_quote_found_thousands_of_times_lists_five_places_and_counts_the_rest(
         "and 2,995 more places; add prefix: or suffix: (the words just before or after it) to pick one")
     assert lines[3].count("line ") == 5 and "and 995 more places; correct prefix/suffix" in lines[3]
     assert len(result.stderr) < 2000
+
+
+def test_a_quote_copied_with_right_to_left_marks_anchors_on_the_text_without_them(tmp_site: Callable[..., Path]) -> None:
+    """U+200F and U+200E (invisible, common in text copied from right-to-left pages) were matched as
+    characters, unlike a zero-width space: the quote was "not found"."""
+    result, root = build(tmp_site, {"tehran": "\u200fتهران\u200e summit"}, "The تهران summit ended.")
+    assert result.returncode == 0, result.stderr
+    assert marked_text(root, "tehran") == "تهران summit"

@@ -528,3 +528,10 @@ def test_a_file_name_with_no_latin_letters_is_named_as_the_cause(tmp_site) -> No
     assert result.returncode == 1
     assert "content/articles/Ωμέγα.md:2:1: error: no address can be made of the file name 'Ωμέγα': it has no Latin " \
            "letters or digits\n    rename the file, or give the page an address with slug: my-page" in result.stderr
+
+
+def test_a_config_that_is_a_device_is_named_as_one_not_as_missing(tmp_site) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE})
+    result = run_cli("build", "--config", "/dev/null", cwd=root)
+    assert result.returncode == 1
+    assert "/dev/null:1:1: error: /dev/null is not a regular file (a device or pipe)" in result.stderr

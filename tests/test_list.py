@@ -85,3 +85,13 @@ def test_list_of_a_site_whose_front_matter_is_broken_reports_the_error(tmp_site)
     root = tmp_site({"content/articles/bad.md": "---\ntitle: [unclosed\n---\nText.\n"})
     result = site_gen(root, "list", "annotations")
     assert result.returncode == 1 and "content/articles/bad.md:2:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_quote_written_over_two_lines_stays_on_its_row(tmp_site) -> None:
+    root = tmp_site({"content/articles/a.md": "---\ntitle: A\ndate: 2022-07-19\nsummary: s\nannotations:\n"
+                     "  - id: two-lines\n    quote: |\n      met\n      in Tehran\n    note: n\n---\nThey met in Tehran.\n"})
+    result = site_gen(root, "list", "annotations")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["content/articles/a.md:6", "two-lines", "-", "-", "yes", "met", "in", "Tehran"]
+    assert lines[2] == ""
