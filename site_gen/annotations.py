@@ -351,17 +351,41 @@ def anchor_all(reader: ReaderText, annotations: list[Annotation]) -> tuple[list[
     """Anchor each annotation once; number anchors in reading order."""
     placed: list[tuple[int, int, Annotation]] = []
     problems: list[AnchorProblem] = []
+    starts = [segment.start for segment in reader.segments]
     for annotation in annotations:
         found, fitting = find_occurrences(reader, annotation)
         if len(fitting) == 1:
             start = fitting[0]
-            placed.append((*reader.raw_range(start, start + len(match_form(annotation.quote.strip()))), annotation))
+            start, end = reader.raw_range(start, start + len(match_form(annotation.quote.strip())))
+            whole = _whole_piece_cut(reader, starts, start, end)
+            if whole is None:
+                placed.append((start, end, annotation))
+            else:
+                problems.append(_cut_problem(reader, annotation, whole))
         else:
             problems.append(_problem(reader, annotation, found, fitting))
     placed.sort(key=lambda item: (item[0], -item[1]))
     anchors = [_anchor(reader, number, start, end, annotation)
                for number, (start, end, annotation) in enumerate(placed, start=1)]
     return anchors, problems
+
+
+def _whole_piece_cut(reader: ReaderText, starts: list[int], start: int, end: int) -> Segment | None:
+    """The inline code or link label a quote starts or ends inside of, if any: it can only be marked
+    whole, so the mark would show more than the quote ("Use `foo bar`" all marked for "Use foo").
+    `starts`: the segments' starts, in order."""
+    for at in (start, end):
+        index = bisect.bisect_right(starts, at) - 1
+        segment = reader.segments[index] if index >= 0 else None
+        if segment is not None and not segment.splittable and segment.start < at < segment.end:
+            return segment
+    return None
+
+
+def _cut_problem(reader: ReaderText, annotation: Annotation, piece: Segment) -> AnchorProblem:
+    return AnchorProblem(annotation, f"quote \"{annotation.quote.strip()}\" starts or ends inside \"{piece.text}\" "
+                                     f"(line {reader.first_line + piece.line}), inline code or a link's label, which is marked whole",
+                         "quote all of it, or none of it")
 
 
 def _anchor(reader: ReaderText, number: int, start: int, end: int, annotation: Annotation) -> Anchor:

@@ -207,3 +207,14 @@ def test_a_quote_copied_with_right_to_left_marks_anchors_on_the_text_without_the
     result, root = build(tmp_site, {"tehran": "\u200fتهران\u200e summit"}, "The تهران summit ended.")
     assert result.returncode == 0, result.stderr
     assert marked_text(root, "tehran") == "تهران summit"
+
+
+def test_a_quote_that_ends_inside_inline_code_is_an_error_not_a_wider_mark(tmp_site: Callable[..., Path]) -> None:
+    """Inline code is marked whole: "Use foo" marked "Use foo bar", more than the note quotes."""
+    quotes = {"part": "Use foo", "whole": "code foo bar now"}
+    result, root = build(tmp_site, quotes, "Use `foo bar` now, and code `foo bar` now.")
+    assert result.returncode == 1
+    assert (f"content/articles/a.md:{FIRST_ENTRY_LINE}:5: error: annotation 'part': quote \"Use foo\" starts or ends "
+            f"inside \"foo bar\" (line {body_line(quotes)}), inline code or a link's label, which is marked whole\n"
+            "    quote all of it, or none of it") in result.stderr
+    assert "'whole'" not in result.stderr
