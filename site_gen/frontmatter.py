@@ -27,6 +27,10 @@ TOPIC_KEYS = ("title", "slug", "aliases", "summary", "sources", "as_of")
 ANNOTATION_KEYS = ("id", "quote", "prefix", "suffix", "note", "topic", "sources", "as_of")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SLUGS = ("index",)
+MAX_NAME_LENGTH = 200
+"""Bytes a slug or a tag's page name may take: file names hold 255, and an article's outputs add up
+to 20 to its slug (`.annotations.jsonld`); a longer one failed at the write, "File name too long",
+with no place in the sources."""
 """topics/index.html and tags/index.html are the index pages; a topic or tag of that slug would overwrite them."""
 WEB_SCHEMES = ("http", "https")
 """The only schemes a source URL may have: no javascript:, data: or file: link reaches a page (#8)."""
@@ -117,6 +121,9 @@ def _slug(reader: MappingReader, file_stem: str) -> str:
     elif not SLUG_RE.match(slug):
         reader.fail("slug" if reader.has("slug") else None, f"invalid slug '{printable(slug)}'",
                     "use lower-case letters, digits and single hyphens, e.g. slug: " + (slugify(slug) or "my-page"))
+    elif len(slug) > MAX_NAME_LENGTH:
+        reader.fail("slug" if reader.has("slug") else None, f"the slug is {len(slug)} characters long, too long to name "
+                    f"the page's files (at most {MAX_NAME_LENGTH})", "give a shorter slug: or file name")
     return slug
 
 
@@ -136,6 +143,9 @@ def _tags(reader: MappingReader) -> tuple[str, ...]:
         if isinstance(tag, str) and slugify(tag) in RESERVED_SLUGS:
             reader.fail_at(("tags", index), f"the tag '{printable(tag)}' would overwrite the list of all tags (tags/index.html)",
                            "use another word for this tag")
+        elif isinstance(tag, str) and len(readable_slug(tag).encode()) > MAX_NAME_LENGTH:
+            reader.fail_at(("tags", index), f"the tag is too long to name its page (at most {MAX_NAME_LENGTH} bytes)",
+                           "use a shorter tag")
     return tags
 
 
