@@ -15,6 +15,7 @@ This module plans those outputs (`publication_plans`, `article_publication_plan`
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ class PageMeta:
     search_index_url: str
     search_library_url: str
     root_url: str
+    structured_data: str = ""
+    """An article's schema.org `Article` as JSON (for search engines' rich results), safe to put in a
+    `<script type="application/ld+json">` as it is; "" without base_url (its URLs must be absolute)."""
 
 
 def published_articles(site: ResolvedSite) -> tuple[Article, ...]:
@@ -220,7 +224,28 @@ class Publisher:
             annotations_url=link(annotations_path(article.slug)) if article else "",
             annotations_type=JSONLD_TYPE, search_index_url=link(SEARCH_INDEX_PATH),
             search_library_url=link("static/vendor/minisearch.js"),
-            root_url=link("index.html").removesuffix("index.html"))
+            root_url=link("index.html").removesuffix("index.html"),
+            structured_data=_article_data(self.site, article, path) if article and absolute and not article.draft else "")
+
+
+def _article_data(site: ResolvedSite, article: Article, path: str) -> str:
+    """The schema.org `Article` of an article page at `path`: what Google's and others' rich results
+    read (headline, dates, author, image), with the page's own address and the story it annotates."""
+    config = site.config
+    address = absolute_url(config.base_url, path)
+    image = lead_image_path(site, article)
+    data = {
+        "@context": "https://schema.org", "@type": "Article", "headline": article.title,
+        "description": article.summary, "datePublished": rfc3339(article.date, config.timezone),
+        "dateModified": rfc3339(article.updated or article.date, config.timezone),
+        "author": {"@type": "Person", "name": config.author} if config.author else {"@type": "Organization", "name": config.title},
+        "publisher": {"@type": "Organization", "name": config.title},
+        "url": address, "mainEntityOfPage": address, "inLanguage": config.language,
+        "image": [absolute_url(config.base_url, image)] if image else None,
+        "keywords": list(article.tags) or None, "isBasedOn": article.provenance.url or None,
+    }
+    text = json.dumps({key: value for key, value in data.items() if value}, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")  # never "</script>" in it
 
 
 def _meta_subject(site: ResolvedSite, path: str) -> object:

@@ -161,6 +161,39 @@ def test_pages_carry_canonical_open_graph_and_twitter_meta(multi_out: Path) -> N
     assert topic.find("meta", attrs={"name": "twitter:card"})["content"] == "summary"
 
 
+def structured_data(page: BeautifulSoup) -> list[dict]:
+    return [json.loads(script.string) for script in page.find_all("script", type="application/ld+json")]
+
+
+def test_article_pages_describe_themselves_as_a_schema_org_article(multi_out: Path) -> None:
+    """What search engines read for rich results: headline, dates, author, image, all absolute."""
+    page = parse_html(multi_out / "articles" / "grain-deal.html")
+    [data] = structured_data(page)
+    url = BASE_URL + "articles/grain-deal.html"
+    assert data["@context"] == "https://schema.org" and data["@type"] == "Article"
+    assert data["headline"] == "Grain deal signed in Istanbul"
+    assert data["description"] == "Russia and Ukraine sign separate documents with Türkiye and the UN."
+    assert data["datePublished"] == "2022-07-22T00:00:00+00:00" and data["dateModified"].startswith("2022-07-2")
+    assert data["url"] == data["mainEntityOfPage"] == url
+    assert data["image"] == [BASE_URL + "media/port.svg"]
+    assert data["author"]["@type"] in ("Person", "Organization") and data["author"]["name"]
+    assert data["publisher"]["@type"] == "Organization"
+    assert structured_data(parse_html(multi_out / "topics" / "turkey.html")) == []
+    assert structured_data(parse_html(multi_out / "index.html")) == []
+
+
+def test_a_title_that_closes_a_script_cannot_end_the_structured_data_early(tmp_site) -> None:
+    root = small_site(tmp_site, f"title: T\nbase_url: {BASE_URL}\n")
+    article = root / "content/articles/summit.md"
+    article.write_text(article.read_text(encoding="utf-8").replace("title: Summit", 'title: "Summit </script><b>&"'),
+                       encoding="utf-8")
+    assert run_cli("build", cwd=root).returncode == 0
+    page = parse_html(root / "output/articles/summit.html")
+    [data] = structured_data(page)
+    assert data["headline"] == "Summit </script><b>&"
+    assert page.find("b") is None
+
+
 def test_the_404_page_is_noindex_with_no_canonical_address(multi_out: Path) -> None:
     """A canonical link to …/404.html contradicts its noindex (and names an address no one asked for)."""
     missing = parse_html(multi_out / "404.html")
