@@ -106,6 +106,10 @@ folders on every rebuild, and making 5,000 Path objects again cost 30 ms of each
 
 def _folder_sources(root: Path, folder: Path, kind: str) -> list[Source]:
     names = page_names(folder)
+    if not names and folder.exists() and not folder.is_dir():  # it built "0 articles", saying nothing
+        shown = display_path(folder, root)
+        raise DiagnosticError([error(SourceLocation(shown), f"{shown} is a file, not a folder of pages",
+                                     f"move the file away and make {shown} a folder")])
     known = _LISTED.get((root, folder, kind))
     if known is not None and known[0] == names:
         return known[1]

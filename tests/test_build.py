@@ -535,3 +535,12 @@ def test_a_config_that_is_a_device_is_named_as_one_not_as_missing(tmp_site) -> N
     result = run_cli("build", "--config", "/dev/null", cwd=root)
     assert result.returncode == 1
     assert "/dev/null:1:1: error: /dev/null is not a regular file (a device or pipe)" in result.stderr
+
+
+def test_a_file_where_the_articles_folder_should_be_is_an_error_not_an_empty_site(tmp_site) -> None:
+    root = tmp_site({"content/topics/t.md": "---\ntitle: T\nsummary: s\n---\nText.\n"})
+    (root / "content" / "articles").rmdir()
+    (root / "content" / "articles").write_text("not a folder\n", encoding="utf-8")
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1
+    assert "content/articles:1:1: error: content/articles is a file, not a folder of pages" in result.stderr
