@@ -188,7 +188,7 @@ def parse_article(text: str, path: str, file_stem: str) -> Article:
         path=path, body_line=split.body_line, location=SourceLocation(path, 1, 1),
         slug_location=reader.given_at("slug"), summary_location=reader.given_at("summary"),
         date=reader.date("date", required=True) or Article.date, summary=reader.string("summary"),
-        tags=_tags(reader), section=reader.string("section"), image=_image(reader),
+        tags=_tags(reader), tags_location=reader.given_at("tags"), section=reader.string("section"), image=_image(reader),
         provenance=_provenance(reader), draft=reader.boolean("draft"), annotations=_annotations(reader),
         updated=reader.date("updated"),
     )

@@ -804,7 +804,7 @@ class _Resolver:
                 shown = names.setdefault(slug, tag)
                 if shown != tag and (slug, tag) not in clashes and _tag_spelling(shown) != _tag_spelling(tag):
                     clashes[slug, tag] = warning(
-                        article.location, f"tags '{tag}' and '{shown}' make one tag page, {tag_path(slug)}, which lists "
+                        article.tags_location or article.location, f"tags '{tag}' and '{shown}' make one tag page, {tag_path(slug)}, which lists "
                         "the articles of both", f"spell them alike, or spell '{tag}' in words that tell it apart "
                         "(a tag's page name keeps only its letters and digits)")
         return {slug: tuple(items) for slug, items in sorted(tags.items())}, names, list(clashes.values())

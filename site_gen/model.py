@@ -110,6 +110,8 @@ class Article(Document):
     annotations: tuple[Annotation, ...] = ()
     updated: dt.date | None = None
     """Day of the last real revision (`updated:`), if the author gave one; feeds and sitemaps use it."""
+    tags_location: SourceLocation | None = None
+    """Where `tags:` is written, when it is (a clash of two tags' pages is reported there)."""
 
 
 @dataclass(frozen=True)

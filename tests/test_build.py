@@ -378,7 +378,7 @@ def test_tags_that_share_a_page_but_differ_in_more_than_case_and_separators_get_
     result = run_cli("build", "--no-daemon", cwd=root)
     assert result.returncode == 0, result.stderr
     clashes = [line for line in result.stderr.splitlines() if "make one tag page" in line]
-    assert clashes == ["content/articles/c.md:1:1: warning: tags 'C#' and 'C++' make one tag page, tags/c.html, "
+    assert clashes == ["content/articles/c.md:5:7: warning: tags 'C#' and 'C++' make one tag page, tags/c.html, "
                        "which lists the articles of both"]
     listed = {a.get_text(strip=True) for a in parse_html(root / "output/tags/c.html").select("main article h2 a, main li a")}
     assert {"A", "B", "C"} <= listed
