@@ -273,6 +273,9 @@ class _State:
         self._memo = memo
         self._derived = derived
         self._deps = deps
+        self.dropped: set[str] = set()
+        """Paths whose saved parse was not of the bytes the index was built from (see `_made_into`):
+        their buckets are saved again, else every later build would drop and parse them again."""
 
     @property
     def deps(self) -> dict[str, frozenset[str]]:
@@ -400,7 +403,7 @@ class Builder:
                           _trusted_stats(config, other_stats(config, assets)), site.universe)
         self.state = _State(index, by_path, site, pages, deps=deps, sources=sources)
         relinked = state.index is not None and state.index.universe != index.universe  # every page's saved links are stale
-        self._save(store, changed | set(pages) if relinked else changed,
+        self._save(store, (changed | set(pages) if relinked else changed) | state.dropped,
                    {(p.kind, p.key) for p in dirty if p.kind in ("article", "topic")}, sink)
         return BuildResult(config, _LazySite(lambda: site), files, report, time.perf_counter() - started,
                            index.counts, site.warnings, frozenset(rendered))
@@ -631,8 +634,9 @@ class _Store:
         outputs: dict[str, RenderedFile] = {path: KeptFile(path, digest, deps, sink.folder)
                                             for path, (digest, deps) in index.outputs.items()}
         stored = StoredBuckets(self.cache, index.fingerprint)
-        return _State(index, outputs, memo=lambda: _made_into(index, self._load_pages()),
-                      derived=lambda: CarriedValues(stored.load))
+        state = _State(index, outputs, memo=lambda: _made_into(index, self._load_pages(), state.dropped),
+                       derived=lambda: CarriedValues(stored.load))
+        return state
 
     def save_index(self, index: SiteIndex, sink: DiskSink | MemorySink) -> None:
         """Store `index` alone (for a folder on disk): a build that found nothing to do but newer stats."""
@@ -668,13 +672,15 @@ class _Store:
             self.save_index(state.index, sink)
 
 
-def _made_into(index: SiteIndex, records: dict[str, PageRecord]) -> dict[str, PageRecord]:
+def _made_into(index: SiteIndex, records: dict[str, PageRecord], dropped: set[str]) -> dict[str, PageRecord]:
     """The saved parses of the very bytes `index` was built from. The parses are shared by every
     build of the project (`check` and `serve` build into memory and save theirs, so does a daemon's
     build with other options), the index belongs to one output folder: a parse of other bytes
     taken for the index's showed an edit since undone, or hid the topics a note cited before."""
     digests = index.digests
-    return {path: record for path, record in records.items() if digests.get(path) == record.digest}
+    kept = {path: record for path, record in records.items() if digests.get(path) == record.digest}
+    dropped.update(records.keys() - kept.keys())
+    return kept
 
 
 def _plans_to_save(site: ResolvedSite | None, record: PageRecord) -> Any:

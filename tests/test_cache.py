@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -430,3 +431,50 @@ def test_a_page_rewritten_in_place_with_its_size_and_an_old_time_set_back_is_rea
     result = fresh_build(site)
     assert f"articles/{article.stem}.html" in result.rendered
     assert site_files(site / "output") == clean_output(site)
+
+
+def multi_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "multi"
+    shutil.copytree(PROJECT / "tests" / "sites" / "multi", root)
+    age_files(root)
+    return root
+
+
+def test_a_note_moved_to_another_topic_before_a_check_leaves_the_old_topic_page_right(tmp_path: Path) -> None:
+    """The saved parse after `check` is the edited one; the index's is gone, so what the article
+    cited when output/ was built is unknown: the topics' plans must not be taken from the index
+    (the page the note left kept its backlink)."""
+    root = multi_copy(tmp_path)
+    fresh_build(root)
+    article = root / "content" / "articles" / "grain-deal.md"
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("    topic: turkey\n", "    topic: black-sea\n", 1),
+                       encoding="utf-8")
+    Builder(root / "site.yaml", BuildOptions(jobs=1), MemorySink()).build()  # `check`
+    age_files(root)
+    fresh_build(root)
+    assert site_files(root / "output") == clean_output(root)
+
+
+def test_a_dropped_saved_parse_is_saved_again_so_later_builds_take_the_fast_path(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit checked, then undone: the build drops the check's parse of it. Not saving the
+    index's again left the page parsed by every later build, and no topic plan reused."""
+    root = multi_copy(tmp_path)
+    fresh_build(root)
+    article = root / "content" / "articles" / "grain-deal.md"
+    original = article.read_bytes()
+    article.write_bytes(original.replace(b"title: ", b"title: Checked ", 1))
+    Builder(root / "site.yaml", BuildOptions(jobs=1), MemorySink()).build()
+    article.write_bytes(original)
+    age_files(root)
+    other = root / "content" / "articles" / "tehran-summit.md"
+    parsed: list[str] = []
+    real = build_module.parse_source
+    monkeypatch.setattr(build_module, "parse_source", lambda source, data: parsed.append(source.shown) or real(source, data))
+    for n in range(2):
+        other.write_text(other.read_text(encoding="utf-8") + f"\nOne more line {n}.\n", encoding="utf-8")
+        age_files(root)
+        fresh_build(root)
+    assert parsed == ["content/articles/grain-deal.md", "content/articles/tehran-summit.md", "content/articles/tehran-summit.md"]
+    assert site_files(root / "output") == clean_output(root)
