@@ -374,11 +374,14 @@ def _whole_piece_cut(reader: ReaderText, starts: list[int], start: int, end: int
     """The inline code or link label a quote starts or ends inside of, if any: it can only be marked
     whole, so the mark would show more than the quote ("Use `foo bar`" all marked for "Use foo").
     `starts`: the segments' starts, in order."""
-    for at in (start, end):
+    for at, is_start in ((start, True), (end, False)):
         index = bisect.bisect_right(starts, at) - 1
         segment = reader.segments[index] if index >= 0 else None
         if segment is not None and not segment.splittable and segment.start < at < segment.end:
-            return segment
+            cut = at - segment.start
+            left_out = segment.text[:cut] if is_start else segment.text[cut:]
+            if left_out.translate(_DROP_INVISIBLE):  # more than the invisible marks a mark leaves out ("\u200fTehran\u200f")
+                return segment
     return None
 
 

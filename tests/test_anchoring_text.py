@@ -218,3 +218,10 @@ def test_a_quote_that_ends_inside_inline_code_is_an_error_not_a_wider_mark(tmp_s
             f"inside \"foo bar\" (line {body_line(quotes)}), inline code or a link's label, which is marked whole\n"
             "    quote all of it, or none of it") in result.stderr
     assert "'whole'" not in result.stderr
+
+
+def test_a_quote_of_all_the_visible_text_of_inline_code_with_invisible_marks_anchors(tmp_site: Callable[..., Path]) -> None:
+    """The mark leaves invisible characters at a piece's ends out: all its visible text is all of it."""
+    result, root = build(tmp_site, {"code": "foo"}, "Use `\u200ffoo\u200f` now.")
+    assert result.returncode == 0, result.stderr
+    assert marked_text(root, "code").strip("\u200f") == "foo"
