@@ -157,8 +157,10 @@ def assemble_library(pages: list[Document], diagnostics: list[Diagnostic]) -> Li
     _check_unique_slugs(topics, "topic", diagnostics)
     if diagnostics:
         raise DiagnosticError(diagnostics)
+    # Total orders: pages come in file order from a folder, in bucket order from the disk cache, and
+    # two topics titled alike took that order (a topic index that differed from a clean build's).
     return Library(articles=tuple(sorted(articles, key=lambda a: (-a.date.toordinal(), a.slug))),
-                   topics=tuple(sorted(topics, key=lambda t: t.title.casefold())))
+                   topics=tuple(sorted(topics, key=lambda t: (t.title.casefold(), t.slug))))
 
 
 def patched_library(last_pages: tuple[Document, ...], last: Library, pages: tuple[Document, ...]) -> Library | None:

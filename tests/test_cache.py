@@ -478,3 +478,23 @@ def test_a_dropped_saved_parse_is_saved_again_so_later_builds_take_the_fast_path
         fresh_build(root)
     assert parsed == ["content/articles/grain-deal.md", "content/articles/tehran-summit.md", "content/articles/tehran-summit.md"]
     assert site_files(root / "output") == clean_output(root)
+
+
+def test_topics_titled_alike_keep_one_order_whatever_order_the_cache_gives_them(tmp_path: Path) -> None:
+    """Topics are listed by title; two of one title kept the order the pages came in, which is the
+    folder's in a clean build and the cache's after an edit: the topic index differed, for good."""
+    root = tmp_path / "site"
+    (root / "content" / "articles").mkdir(parents=True)
+    (root / "content" / "topics").mkdir()
+    (root / "site.yaml").write_text("title: T\n", encoding="utf-8")
+    for slug in ("alpha", "beta"):  # their cache buckets come in the reverse of name order
+        (root / "content" / "topics" / f"{slug}.md").write_text(
+            f"---\ntitle: Same Title\nsummary: About {slug}.\n---\n\nBody {slug}.\n", encoding="utf-8")
+    article = root / "content" / "articles" / "a1.md"
+    article.write_text("---\ntitle: A1\ndate: 2022-01-01\nsummary: S.\n---\n\nWe saw [[alpha]] and [[beta]].\n", encoding="utf-8")
+    age_files(root)
+    fresh_build(root)
+    article.write_text(article.read_text(encoding="utf-8").replace("We saw", "We then saw"), encoding="utf-8")
+    age_files(root)
+    fresh_build(root)
+    assert site_files(root / "output") == clean_output(root)
