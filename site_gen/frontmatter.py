@@ -27,11 +27,11 @@ TOPIC_KEYS = ("title", "slug", "aliases", "summary", "sources", "as_of")
 ANNOTATION_KEYS = ("id", "quote", "prefix", "suffix", "note", "topic", "sources", "as_of")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RESERVED_SLUGS = ("index",)
+"""topics/index.html and tags/index.html are the index pages; a topic or tag of that slug would overwrite them."""
 MAX_NAME_LENGTH = 200
 """Bytes a slug or a tag's page name may take: file names hold 255, and an article's outputs add up
 to 20 to its slug (`.annotations.jsonld`); a longer one failed at the write, "File name too long",
 with no place in the sources."""
-"""topics/index.html and tags/index.html are the index pages; a topic or tag of that slug would overwrite them."""
 WEB_SCHEMES = ("http", "https")
 """The only schemes a source URL may have: no javascript:, data: or file: link reaches a page (#8)."""
 
@@ -78,8 +78,10 @@ def slugify(text: str) -> str:
 
 
 def _is_latin_letter(char: str) -> bool:
-    """A non-ASCII letter of the Latin script (not a mark, digit or symbol, which stay as they were)."""
-    return not char.isascii() and char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
+    """A non-ASCII letter of the Latin script that anyascii spells with ASCII letters or digits (ʔ
+    and ꜥ, spelled "'" and "`", are not: `readable_slug` keeps those as written)."""
+    return (not char.isascii() and char.isalpha() and unicodedata.name(char, "").startswith("LATIN ")
+            and any(c.isalnum() for c in anyascii(char)))
 
 
 @functools.lru_cache(maxsize=1 << 16)

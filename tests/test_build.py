@@ -544,3 +544,11 @@ def test_a_file_where_the_articles_folder_should_be_is_an_error_not_an_empty_sit
     result = run_cli("build", cwd=root)
     assert result.returncode == 1
     assert "content/articles:1:1: error: content/articles is a file, not a folder of pages" in result.stderr
+
+
+def test_tags_of_latin_letters_with_no_ascii_spelling_keep_pages_of_their_own(tmp_site) -> None:
+    """ʔ and ꜥ are Latin letters that transliterate to punctuation: both tags made tags/tag.html."""
+    root = tmp_site({"content/articles/a.md": "---\ntitle: A\ndate: 2022-07-19\nsummary: s\ntags: [ʔ, ꜥnḫ]\n---\nText.\n"})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert (root / "output/tags/ʔ.html").is_file() and (root / "output/tags/ꜥnḫ.html").is_file()
