@@ -34,7 +34,7 @@ from typing import Any, NamedTuple, cast
 from site_gen import __version__
 from site_gen.cache import BuildCache
 from site_gen.carried import CarriedValues, StoredBuckets, bucket_of, save_buckets
-from site_gen.config import SiteConfig, load_config
+from site_gen.config import THEME_PARTS, SiteConfig, load_config
 from site_gen.diagnostics import Diagnostic, DiagnosticError, Severity, SourceLocation, counted, error
 from site_gen.fingerprint import CACHE_DIR
 from site_gen.library import (LinkedDocument, LinkMemo, PageKey, ParsedBody, ResolvedSite, SummaryBody, parse_document,
@@ -464,7 +464,8 @@ class Builder:
             kept = self._sink = DiskSink(config.output_path, config.root, force=self.options.force,
                                            content=config.content_path)
         kept.where = config.output_dir_at
-        kept.inputs = [(path, "theme folder") for path in config.theme_paths()] + [(config.root / CACHE_DIR, "cache folder")]
+        kept.inputs = [(theme / part, f"theme's {part} folder") for theme in config.theme_paths() for part in THEME_PARTS]
+        kept.inputs.append((config.root / CACHE_DIR, "cache folder"))
         return kept
 
     def _config(self) -> SiteConfig:

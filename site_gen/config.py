@@ -74,6 +74,9 @@ class SiteConfig:
         return paths
 
 
+THEME_PARTS = ("templates", "static")
+"""The folders of a theme a build reads: its other files (a README, an example site) are not inputs."""
+
 _STRING_FIELDS = ("title", "description", "language", "timezone", "author", "base_url", "theme", "content_dir",
                   "output_dir")
 

@@ -260,10 +260,11 @@ class DiskSink:
         self.content = content or project_root / "content"
         """The content folder (`content_dir`): never built into, nor inside, nor around."""
         self.where: SourceLocation | None = None
-        self.inputs: list[tuple[Path, str]] = []
-        """Other folders a build reads (the theme's, the cache's) and their names: never built into,
-        nor inside (the site copied itself into the theme's static folder, build after build), nor around."""
         """Where the folder was chosen (`output_dir:` in site.yaml), for refusals; else the folder is named."""
+        self.inputs: list[tuple[Path, str]] = []
+        """Other folders a build reads (a theme's templates and static files, the cache) and their
+        names: never built into, nor inside (the site copied itself into the theme's static folder,
+        build after build), nor around."""
         self._kept: dict[str, str] | None = None
         self._inodes: dict[str, int] = {}
         """Output path -> inode of the files in `kept_outputs`: a spare folder's file with the same

@@ -17,7 +17,7 @@ from pathlib import Path
 from stat import S_ISLNK
 from typing import NamedTuple
 
-from site_gen.config import SiteConfig
+from site_gen.config import THEME_PARTS, SiteConfig
 from site_gen.diagnostics import DiagnosticError
 from site_gen.loader import PAGE_FOLDERS, Source, page_digest, read_page_bytes
 
@@ -166,7 +166,11 @@ def _key(info: os.stat_result) -> Stat:
 
 
 def other_stats(config: SiteConfig, known: dict[str, Stat]) -> dict[str, Stat]:
-    """Stats of every theme file and of the images in `known` (the inputs that are not pages)."""
-    files = {str(f) for theme in config.theme_paths() if theme.is_dir() for f in theme.rglob("*") if f.is_file()}
+    """Stats of every theme file and of the images in `known` (the inputs that are not pages).
+
+    A theme's templates and static files only: a theme folder may hold more, even the site (a
+    theme's repository with an example site in it), whose every output file was stat-ed."""
+    files = {str(f) for theme in config.theme_paths() for part in THEME_PARTS if (theme / part).is_dir()
+             for f in (theme / part).rglob("*") if f.is_file()}
     files |= {path for path in known if not any(path.startswith(str(t) + os.sep) for t in config.theme_paths())}
     return {path: stat_key(Path(path)) for path in sorted(files)}

@@ -552,3 +552,24 @@ def test_tags_of_latin_letters_with_no_ascii_spelling_keep_pages_of_their_own(tm
     result = run_cli("build", cwd=root)
     assert result.returncode == 0, result.stderr
     assert (root / "output/tags/ʔ.html").is_file() and (root / "output/tags/ꜥnḫ.html").is_file()
+
+
+def test_a_site_inside_its_themes_repository_builds_and_rebuilds_with_nothing_to_do(tmp_path: Path) -> None:
+    """Hugo's exampleSite layout: the theme (themes/mine -> ../..) holds the site and its output/.
+    The output folder was refused as inside the theme folder, and every output file was a theme input."""
+    repo = tmp_path / "repo"
+    shutil.copytree(PROJECT / "themes" / "default", repo)
+    site = repo / "exampleSite"
+    (site / "content" / "articles").mkdir(parents=True)
+    (site / "content" / "articles" / "a.md").write_text(GOOD_ARTICLE.lstrip("\n"), encoding="utf-8")
+    (site / "themes").mkdir()
+    (site / "themes" / "mine").symlink_to(Path("..") / "..")
+    (site / "site.yaml").write_text("title: E\ntheme: mine\n", encoding="utf-8")
+    first = run_cli("build", "--no-daemon", cwd=site)
+    assert first.returncode == 0, first.stderr
+    before = snapshot(site / "output")
+    again = run_cli("build", "--no-daemon", cwd=site)
+    assert again.returncode == 0, again.stderr
+    assert snapshot(site / "output") == before
+    refused = run_cli("build", "--no-daemon", "--output", "../static/out", cwd=site)
+    assert refused.returncode == 1 and "refusing to build into, inside or around the theme's static folder" in refused.stderr
