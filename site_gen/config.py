@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from site_gen.dates import is_known_language, timezone_problem
 from site_gen.diagnostics import Diagnostic, DiagnosticError, SourceLocation, display_path, error
+from site_gen.folders import resolved
 from site_gen.schema import MappingReader, printable
 from site_gen.textfile import decode_text
 from site_gen.yamlfile import load_yaml
@@ -69,7 +70,7 @@ class SiteConfig:
         if self.theme == "default" and not chosen.is_dir():
             chosen = bundled  # a site without its own themes/ folder uses the bundled theme
         paths = [chosen if chosen.is_absolute() else self.root / chosen]
-        if paths[0].resolve() != bundled.resolve():
+        if resolved(paths[0]) != bundled.resolve():
             paths.append(bundled)
         return paths
 

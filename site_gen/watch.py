@@ -30,6 +30,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from site_gen.folders import resolved
+
 QUIET_SECONDS = 0.03
 """A batch is built once no relevant event came for this long (an editor's save takes a few ms;
 MkDocs waits 0.1 s, but that is the whole latency budget on a small site)."""
@@ -101,9 +103,9 @@ class WatchTargets:
 
     @classmethod
     def of(cls, config_file: Path, content: Path, themes: Iterable[Path], excluded: Iterable[Path] = ()) -> WatchTargets:
-        """Targets with every path resolved."""
-        return cls(config_file.resolve(), content.resolve(), tuple(dict.fromkeys(t.resolve() for t in themes)),
-                   tuple(e.resolve() for e in excluded))
+        """Targets with every path resolved (a symlink loop is a located error)."""
+        return cls(resolved(config_file), resolved(content), tuple(dict.fromkeys(map(resolved, themes))),
+                   tuple(map(resolved, excluded)))
 
     def folders(self) -> list[tuple[Path, bool]]:
         """(folder, recursive) pairs to schedule: the project folder alone, then existing source folders."""

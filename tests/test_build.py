@@ -573,3 +573,12 @@ def test_a_site_inside_its_themes_repository_builds_and_rebuilds_with_nothing_to
     assert snapshot(site / "output") == before
     refused = run_cli("build", "--no-daemon", "--output", "../static/out", cwd=site)
     assert refused.returncode == 1 and "refusing to build into, inside or around the theme's static folder" in refused.stderr
+
+
+def test_a_theme_that_is_a_symlink_loop_is_a_located_error(tmp_site) -> None:
+    root = tmp_site({"content/articles/a.md": GOOD_ARTICLE}, site_yaml="title: T\ntheme: loop\n")
+    (root / "themes").mkdir()
+    (root / "themes" / "loop").symlink_to("loop")
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "themes/loop:1:1: error: cannot follow the path: a symlink loop" in result.stderr
