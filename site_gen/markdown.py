@@ -116,10 +116,16 @@ def _render_wikilink(self: RendererHTML, tokens: list[Token], idx: int, options:
     token = tokens[idx]
     link_url: LinkUrl | None = env.get("link_url")
     url = link_url(token) if link_url else None
-    label = escapeHtml(token.meta["label"] or token.meta.get("title") or token.meta["target"])
+    label = escapeHtml(wikilink_text(token))
     if url is None:
         return f'<span class="broken-link">{label}</span>'
     return f'<a class="wikilink" href="{escapeHtml(url)}">{label}</a>'
+
+
+def wikilink_text(token: Token) -> str:
+    """What a wiki link shows: its label, else the title of the page it links to (known once the
+    site is resolved), else its target as written."""
+    return token.meta.get("label") or token.meta.get("title") or token.meta.get("target", token.content)
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -132,8 +138,10 @@ def inline_text(children: list[Token] | None) -> str:
     """The text a reader sees in an inline token's children (for titles, summaries)."""
     parts: list[str] = []
     for child in children or []:
-        if child.type in ("text", "code_inline", "wikilink"):
+        if child.type in ("text", "code_inline"):
             parts.append(child.content)
+        elif child.type == "wikilink":
+            parts.append(wikilink_text(child))
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
     return "".join(parts)

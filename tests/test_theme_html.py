@@ -367,3 +367,13 @@ def test_every_page_links_an_icon_of_the_site_itself(site: Path) -> None:
         assert icon is not None, path
         target = (path.parent / icon["href"]).resolve()
         assert target.is_file() and target.is_relative_to(site.resolve()), (path, icon["href"])
+
+
+def test_a_heading_with_a_note_and_a_bare_wiki_link_is_named_with_the_linked_title(tmp_site) -> None:
+    root = tmp_site({"content/topics/t1.md": "---\ntitle: Topic One\nsummary: s\n---\nText.\n",
+                     "content/articles/a.md": "---\ntitle: A\ndate: 2022-07-19\nsummary: s\nannotations:\n"
+                     "  - quote: deal\n    note: n\n---\n\n## The [[t1]] deal\n\nText.\n"})
+    result = run_cli("build", cwd=root)
+    assert result.returncode == 0, result.stderr
+    heading = parse_html(root / "output/articles/a.html").select_one(".article-body h2")
+    assert heading["aria-label"] == "The Topic One deal"
