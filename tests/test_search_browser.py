@@ -159,14 +159,14 @@ def japanese(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = bundled_site_copy(tmp_path_factory.mktemp("japanese") / "site")
     (root / "content" / "articles" / "tokyo.md").write_text(
         "---\ntitle: 東京の記者会見\ndate: 2022-07-20\nsummary: 首相の発表。\n---\n\n"
-        + "前置きの文章です。" * 12 + "日本の首相は東京で記者会見を開き、茶と経済について話した。\n",
+        + "前置きの文章です。" * 12 + "日本の首相は東京で記者会見を開き、茶と経済について話した。黒猫。\n",
         encoding="utf-8")
     build(root)
     return root / "output"
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("query, marked", [("首相", ["首相"]), ("記者会見", ["記者", "会見"]), ("茶", ["茶"])])
+@pytest.mark.parametrize("query, marked", [("首相", ["首相"]), ("記者会見", ["記者", "会見"]), ("茶", ["茶"]), ("猫", ["猫"])])
 def test_words_inside_unspaced_japanese_text_are_found_and_marked(page, japanese: Path, query: str,
                                                                    marked: list[str]) -> None:
     """MiniSearch's words end at spaces: a Japanese sentence was one word, and a word inside it was

@@ -76,8 +76,8 @@
     return loading;
   }
 
-  /* MiniSearch's words, with each run of an unspaced script cut into overlapping pairs (a run of
-     one character stays one); used for the index and for queries alike. */
+  /* MiniSearch's words, with each run of an unspaced script cut into overlapping pairs and its last
+     character (a run of one stays one); used for the index and for queries alike. */
   function tokenize(text) {
     var words = window.MiniSearch.getDefault("tokenize")(text);
     if (!HAS_UNSPACED.test(text)) { return words; }
@@ -86,8 +86,8 @@
       word.replace(UNSPACED_RUNS, function (match, run, other) {
         if (other) { tokens.push(other); return match; }
         var chars = Array.from(run);
-        if (chars.length === 1) { tokens.push(run); }
         for (var i = 0; i + 1 < chars.length; i++) { tokens.push(chars[i] + chars[i + 1]); }
+        tokens.push(chars[chars.length - 1]);  /* so every character starts a token: 京 is found in 東京 */
         return match;
       });
     });
@@ -152,7 +152,7 @@
   function shownTerms(result) {
     return result.terms.map(function (term) {
       if (!HAS_UNSPACED.test(term)) { return term; }
-      var single = (result.queryTerms || []).filter(function (q) { return q.length === 1 && term.indexOf(q) === 0; });
+      var single = (result.queryTerms || []).filter(function (q) { return Array.from(q).length === 1 && term.indexOf(q) === 0; });
       return single.length ? single[0] : term;
     });
   }
