@@ -13,7 +13,7 @@ from pathlib import Path
 
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
-from site_gen.frontmatter import RESERVED_SLUGS, SLUG_RE, slugify
+from site_gen.frontmatter import RESERVED_SLUGS, SLUG_RE, slug_length_problem, slugify
 from site_gen.loader import page_of_slug
 from site_gen.scaffold import article_page, derive_slug, topic_page
 
@@ -79,6 +79,8 @@ def checked_slug(given: str | None, title: str) -> str:
     if not SLUG_RE.match(given):
         raise DiagnosticError([error(SourceLocation("--slug"), f"invalid slug '{given}'",
                                      f"use lower-case letters, digits and single hyphens, e.g. --slug {slugify(given) or 'my-page'}")])
+    if too_long := slug_length_problem(given):  # the build refuses it: never write it
+        raise DiagnosticError([error(SourceLocation("--slug"), too_long, "give a shorter --slug")])
     return given
 
 

@@ -123,10 +123,16 @@ def _slug(reader: MappingReader, file_stem: str) -> str:
     elif not SLUG_RE.match(slug):
         reader.fail("slug" if reader.has("slug") else None, f"invalid slug '{printable(slug)}'",
                     "use lower-case letters, digits and single hyphens, e.g. slug: " + (slugify(slug) or "my-page"))
-    elif len(slug) > MAX_NAME_LENGTH:
-        reader.fail("slug" if reader.has("slug") else None, f"the slug is {len(slug)} characters long, too long to name "
-                    f"the page's files (at most {MAX_NAME_LENGTH})", "give a shorter slug: or file name")
+    elif too_long := slug_length_problem(slug):
+        reader.fail("slug" if reader.has("slug") else None, too_long, "give a shorter slug: or file name")
     return slug
+
+
+def slug_length_problem(slug: str) -> str:
+    """Why `slug` is too long to name a page's files, or "" when it is not."""
+    if len(slug.encode()) <= MAX_NAME_LENGTH:
+        return ""
+    return f"the slug is {len(slug)} characters long, too long to name the page's files (at most {MAX_NAME_LENGTH})"
 
 
 def _topic_slug(reader: MappingReader, file_stem: str) -> str:

@@ -111,3 +111,10 @@ def test_new_refuses_the_reserved_topic_slug_and_titles_with_no_latin_letters(tm
     assert "--slug:1:1: error: no file name can be made of the title 'Ωμέγα 日本': it has no Latin letters or digits" in greek.stderr
     assert list((root / "content").rglob("*.md")) == []
     assert site_gen(root, "new", "article", "Ωμέγα 日本", "--slug", "omega-japan").returncode == 0
+
+
+def test_new_refuses_a_slug_too_long_for_the_build(tmp_site) -> None:
+    root = tmp_site()
+    result = site_gen(root, "new", "article", "Hi", "--slug", "a" * 230)
+    assert result.returncode == 1 and "the slug is 230 characters long, too long to name the page's files (at most 200)" in result.stderr
+    assert list((root / "content").rglob("*.md")) == []
