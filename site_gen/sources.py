@@ -98,9 +98,9 @@ def touched_stats(config: SiteConfig, sources: Sources, last: dict[str, Stat],
                   touched: Collection[Path]) -> tuple[Sources, dict[str, Stat]] | None:
     """The stats of the last build's sources with only the `touched` files (and symlinks) looked at
     again: a file watcher saw every change. None when a touched path is not one of the last
-    build's sources (a new or deleted file, a folder, an image, a theme file, or a path in the
-    content folder's old place: the project folder was moved while `serve` watched it, and its
-    edits were skipped as "not content"): then everything is looked at.
+    build's sources (a new or deleted file, a folder, an image, or a path in the content folder's
+    old place: the project folder was moved while `serve` watched it, and its edits were skipped as
+    "not content"): then everything is looked at. The theme's files and site.yaml are skipped here.
 
     Listing and stat-ing every content file was the largest part left of a one-article rebuild of
     10,000 articles inside `serve` (30 ms); theme files and site.yaml are checked on every build.
@@ -108,7 +108,11 @@ def touched_stats(config: SiteConfig, sources: Sources, last: dict[str, Stat],
     content = os.path.realpath(config.content_path)
     names = _source_names(sources.files)
     stats = dict(last)
+    elsewhere = tuple(os.path.realpath(theme) + os.sep for theme in config.theme_paths())
+    config_file = os.path.realpath(config.config_path)  # shown relative to the working folder
     for path in touched:
+        if os.fspath(path).startswith(elsewhere) or os.fspath(path) == config_file:
+            continue  # looked at on every build (`other_stats`, the config's fingerprint)
         name = os.path.relpath(os.fspath(path), content)
         shown = names.by_name.get(name) if not name.startswith("..") else None
         if shown is None:  # not a source the last build had

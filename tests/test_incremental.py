@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECT, site_files
+from site_gen import build as build_module
 from site_gen import library, render
 from site_gen.build import BuildOptions, Builder, BuildResult
 from site_gen.diagnostics import DiagnosticError
@@ -509,3 +510,20 @@ def test_a_preview_of_a_moved_project_folder_sees_edits_made_in_its_new_place(si
     kept.build({site / "content" / "articles" / article.name})  # where the watcher still says it is
     assert "After the move " in memory.files["index.html"].decode()
     assert memory.files == clean_build(moved)
+
+
+def test_a_builder_told_of_a_theme_edit_does_not_list_the_content_again(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Theme files are looked at on every build; a template saved in `serve` listed and stat-ed
+    every content file again (30 ms at 10,000 articles)."""
+    memory, kept = _kept_builder_of_old_files(site)
+    template = site / "themes" / "default" / "templates" / "base.html"
+    template.parent.mkdir(parents=True, exist_ok=True)
+    template.write_text((PROJECT / "themes/default/templates/base.html").read_text(encoding="utf-8").replace(
+        "</body>", "<!-- edited --></body>"), encoding="utf-8")
+    listed: list[int] = []
+    real = build_module.source_stats
+    monkeypatch.setattr(build_module, "source_stats", lambda sources: listed.append(1) or real(sources))
+    kept.build({template.resolve()})
+    assert listed == []
+    assert "<!-- edited -->" in memory.files["index.html"].decode()
+    assert memory.files == clean_build(site)
