@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import NamedTuple
 
@@ -210,7 +210,7 @@ class Publisher:
         absolute = absolute_outputs_enabled(config)
         image = article.image if article and article.image and article.image.src else None
         tag = subject if isinstance(subject, str) else ""
-        return PageMeta(
+        meta = PageMeta(
             og_type="article" if article else "website", title=title or config.title,
             description=getattr(subject, "summary", "") or config.description,
             image_url=absolute_url(config.base_url, lead_image_path(self.site, article)) if image and absolute else "",
@@ -224,24 +224,24 @@ class Publisher:
             annotations_url=link(annotations_path(article.slug)) if article else "",
             annotations_type=JSONLD_TYPE, search_index_url=link(SEARCH_INDEX_PATH),
             search_library_url=link("static/vendor/minisearch.js"),
-            root_url=link("index.html").removesuffix("index.html"),
-            structured_data=_article_data(self.site, article, path) if article and absolute and not article.draft else "")
+            root_url=link("index.html").removesuffix("index.html"))
+        if article is None or not absolute or article.draft:
+            return meta
+        return replace(meta, structured_data=_article_data(config, article, path, meta))
 
 
-def _article_data(site: ResolvedSite, article: Article, path: str) -> str:
-    """The schema.org `Article` of an article page at `path`: what Google's and others' rich results
-    read (headline, dates, author, image), with the page's own address and the story it annotates."""
-    config = site.config
+def _article_data(config: SiteConfig, article: Article, path: str, meta: PageMeta) -> str:
+    """The schema.org `Article` of an article page at `path` (whose Open Graph values are `meta`):
+    what Google's and others' rich results read (headline, dates, author, image), with the page's
+    own address and the story it annotates."""
     address = absolute_url(config.base_url, path)
-    image = lead_image_path(site, article)
     data = {
         "@context": "https://schema.org", "@type": "Article", "headline": article.title,
-        "description": article.summary, "datePublished": rfc3339(article.date, config.timezone),
-        "dateModified": rfc3339(article.updated or article.date, config.timezone),
+        "description": article.summary, "datePublished": meta.published, "dateModified": meta.modified or meta.published,
         "author": {"@type": "Person", "name": config.author} if config.author else {"@type": "Organization", "name": config.title},
         "publisher": {"@type": "Organization", "name": config.title},
         "url": address, "mainEntityOfPage": address, "inLanguage": config.language,
-        "image": [absolute_url(config.base_url, image)] if image else None,
+        "image": [meta.image_url] if meta.image_url else None,
         "keywords": list(article.tags) or None, "isBasedOn": article.provenance.url or None,
     }
     text = json.dumps({key: value for key, value in data.items() if value}, ensure_ascii=False, separators=(",", ":"))
