@@ -185,6 +185,7 @@
       if (opened && !wide.matches) { opened.scrollIntoView({ block: "nearest" }); }
     }
     setTabStops();
+    hideCovered();  /* now, not at the next frame: a Tab pressed at once must find the opened note's links */
   }
 
   /* A tap or click on an annotated phrase works like one on its number (links inside it still work). */
