@@ -150,7 +150,8 @@ def skipped_outputs_warning(config: SiteConfig, tag_count: int) -> list[Diagnost
     feeds = f"{FEED_PATH}" + (f" and {tag_count} tag feed{'s' if tag_count != 1 else ''}" if tag_count else "")
     return [warning(SourceLocation(config.config_path, 1, 1),
                     f"base_url is not set: skipped {feeds}, {SITEMAP_PATH} and {ROBOTS_PATH}, "
-                    "and left the canonical link, Open Graph and Twitter card meta out of the pages (they need absolute URLs)",
+                    "and left the canonical link, Open Graph and Twitter card meta and the articles' JSON-LD out of the pages "
+                    "(they need absolute URLs)",
                     "set base_url: https://example.org/ in site.yaml, or build for a deploy with --base-url URL")]
 
 
