@@ -74,7 +74,6 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-
 def _print_links(links: list[ExternalLink]) -> None:
     """One line per URL: its first place, the URL, and how many other places link to it."""
     for link in links:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from site_gen.config import SiteConfig, load_config
 from site_gen.diagnostics import DiagnosticError, SourceLocation, display_path, error
-from site_gen.frontmatter import RESERVED_SLUGS, SLUG_RE, slug_length_problem, slugify
+from site_gen.frontmatter import SLUG_RE, reserved_topic_slug_problem, slug_length_problem, slugify
 from site_gen.loader import page_of_slug
 from site_gen.scaffold import article_page, derive_slug, topic_page
 
@@ -36,10 +36,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     slug = checked_slug(args.slug, args.title)
     target = config.content_path / FOLDERS[args.kind] / f"{slug}.md"
-    if args.kind == "topic" and slug in RESERVED_SLUGS:  # the build refuses it: never write it
-        shown = display_path(target, config.root)
-        raise DiagnosticError([error(SourceLocation(shown), f"the topic slug '{slug}' is reserved for the topic index",
-                                     "give another name with --slug")])
+    if args.kind == "topic" and (reserved := reserved_topic_slug_problem(slug)):  # the build refuses it: never write it
+        raise DiagnosticError([error(SourceLocation(display_path(target, config.root)), reserved, "give another name with --slug")])
     refuse_taken_slug(config, args.kind, slug, target)
     today = dt.date.today()
     text = article_page(args.title, today) if args.kind == "article" else topic_page(args.title, today)

@@ -130,15 +130,25 @@ def _slug(reader: MappingReader, file_stem: str) -> str:
 
 def slug_length_problem(slug: str) -> str:
     """Why `slug` is too long to name a page's files, or "" when it is not."""
-    if len(slug.encode()) <= MAX_NAME_LENGTH:
+    if fits_a_file_name(slug):
         return ""
     return f"the slug is {len(slug)} characters long, too long to name the page's files (at most {MAX_NAME_LENGTH})"
 
 
+def fits_a_file_name(name: str) -> bool:
+    """Whether `name` (a slug, a tag's page name) leaves room in a file name for its outputs' endings."""
+    return len(name.encode()) <= MAX_NAME_LENGTH
+
+
+def reserved_topic_slug_problem(slug: str) -> str:
+    """Why a topic may not have `slug`, or "" when it may."""
+    return f"the topic slug '{slug}' is reserved for the topic index" if slug in RESERVED_SLUGS else ""
+
+
 def _topic_slug(reader: MappingReader, file_stem: str) -> str:
     slug = _slug(reader, file_stem)
-    if slug in RESERVED_SLUGS:
-        reader.fail("slug" if reader.has("slug") else None, f"the topic slug '{slug}' is reserved for the topic index",
+    if reserved := reserved_topic_slug_problem(slug):
+        reader.fail("slug" if reader.has("slug") else None, reserved,
                     "rename the file or set another slug:, e.g. slug: " + slug + "-topic")
     return slug
 
@@ -151,7 +161,7 @@ def _tags(reader: MappingReader) -> tuple[str, ...]:
         if isinstance(tag, str) and slugify(tag) in RESERVED_SLUGS:
             reader.fail_at(("tags", index), f"the tag '{printable(tag)}' would overwrite the list of all tags (tags/index.html)",
                            "use another word for this tag")
-        elif isinstance(tag, str) and len(readable_slug(tag).encode()) > MAX_NAME_LENGTH:
+        elif isinstance(tag, str) and not fits_a_file_name(readable_slug(tag)):
             reader.fail_at(("tags", index), f"the tag is too long to name its page (at most {MAX_NAME_LENGTH} bytes)",
                            "use a shorter tag")
     return tags

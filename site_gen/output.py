@@ -294,15 +294,11 @@ class DiskSink:
         if (folder / "content").exists() or (folder / ".git").exists() or (folder / "site.yaml").exists():
             return ("refusing to build into a folder that holds content/, site.yaml or .git",
                     "this looks like a project or a repository; pick an empty folder")
-        content = resolved(self.content)
-        if content in (folder, *folder.parents) or folder in content.parents:
-            return (f"refusing to build into, inside or around the content folder ({display_path(self.content, self.project_root)})",
-                    "use an output folder of its own beside it, e.g. --output output")
-        for path, name in self.inputs:
+        for path, name in [(self.content, "content folder"), *self.inputs]:
             read = resolved(path)
             if read in (folder, *folder.parents) or folder in read.parents:
                 return (f"refusing to build into, inside or around the {name} ({display_path(path, self.project_root)})",
-                        "use an output folder of its own, e.g. --output output")
+                        "use an output folder of its own beside it, e.g. --output output")
         if self.folder.exists() and not self.folder.is_dir():
             return "the output path is a file, not a folder", "name a folder for the site, e.g. --output output"
         foreign = self.foreign_files()
